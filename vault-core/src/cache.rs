@@ -1,0 +1,595 @@
+//! The value cache: TTL, bounded LRU, single-flight.
+//!
+//! Keyed by [`Locator`] (provider + canonical locator), so relinking a secret never serves the
+//! old link's value. A miss starts exactly one fetch per locator, however many callers ask at
+//! once; the fetch runs as its own task, so it completes (and is cached) even when the caller
+//! that started it is cancelled. Values are `SecretString`s, zeroized when the last holder
+//! drops them: on eviction, expiry, reset and when the cache is dropped.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use lru::LruCache;
+use secrecy::SecretString;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::error::{Error, ErrorKind};
+use crate::link::{Locator, ProviderId};
+
+/// Default time to live: 60 minutes.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(60 * 60);
+/// Default bound on the number of cached values.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+/// A value shared between the cache and its readers.
+pub type SharedSecret = Arc<SecretString>;
+
+/// A boxed fetch, as handed to [`Cache::get_or_fetch`].
+pub type FetchFuture = Pin<Box<dyn Future<Output = Result<SecretString, Error>> + Send>>;
+
+/// Cache settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// How long a fetched value is served before it is fetched again. Zero: no caching.
+    pub ttl: Duration,
+    /// At most this many values are kept; the least recently used goes first.
+    pub capacity: NonZeroUsize,
+}
+
+impl CacheConfig {
+    /// A TTL given in minutes, as the config file's `ttl_minutes`.
+    pub fn with_ttl_minutes(minutes: u64) -> Self {
+        CacheConfig {
+            ttl: Duration::from_secs(minutes.saturating_mul(60)),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            ttl: DEFAULT_TTL,
+            capacity: NonZeroUsize::new(DEFAULT_CAPACITY).expect("non-zero"),
+        }
+    }
+}
+
+struct Entry {
+    value: SharedSecret,
+    fetched_at: OffsetDateTime,
+}
+
+type FlightResult = Option<Result<SharedSecret, Error>>;
+
+struct State {
+    ttl: Duration,
+    entries: LruCache<Locator, Entry>,
+    inflight: HashMap<Locator, watch::Receiver<FlightResult>>,
+    /// Bumped by every reset that touches a provider: a fetch that started before it must not
+    /// store its (possibly stale) result.
+    generations: HashMap<ProviderId, u64>,
+    global_generation: u64,
+}
+
+impl State {
+    fn generation(&self, provider: &ProviderId) -> (u64, u64) {
+        (
+            self.global_generation,
+            self.generations.get(provider).copied().unwrap_or(0),
+        )
+    }
+
+    fn fresh(&mut self, key: &Locator, now: OffsetDateTime) -> Option<SharedSecret> {
+        let ttl = self.ttl;
+        match self.entries.get(key) {
+            Some(e) if now - e.fetched_at < ttl => Some(e.value.clone()),
+            Some(_) => {
+                self.entries.pop(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Drops expired values from the cold end of the LRU list.
+    fn purge_cold_expired(&mut self, now: OffsetDateTime) {
+        while let Some((_, e)) = self.entries.peek_lru() {
+            if now - e.fetched_at >= self.ttl {
+                self.entries.pop_lru();
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+/// The shared cache. Cloning is cheap and shares the same values.
+#[derive(Clone)]
+pub struct Cache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    clock: Arc<dyn Clock>,
+    state: Mutex<State>,
+}
+
+impl Cache {
+    /// A cache with `config`, reading time from `clock`.
+    pub fn new(config: CacheConfig, clock: Arc<dyn Clock>) -> Self {
+        Cache {
+            inner: Arc::new(Inner {
+                clock,
+                state: Mutex::new(State {
+                    ttl: config.ttl,
+                    entries: LruCache::new(config.capacity),
+                    inflight: HashMap::new(),
+                    generations: HashMap::new(),
+                    global_generation: 0,
+                }),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state inconsistent in a way that
+        // matters more than losing the cache: keep serving.
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cached value of `key`, if fresh. Never fetches.
+    pub fn get(&self, key: &Locator) -> Option<SharedSecret> {
+        let now = self.inner.clock.now();
+        self.lock().fresh(key, now)
+    }
+
+    /// The cached value of `key`, or the result of one shared fetch.
+    ///
+    /// `fetch` is called at most once per miss, and only when no fetch of `key` is running;
+    /// every concurrent caller waits for that one fetch. Errors are shared with the waiters and
+    /// never cached. Must be called within a Tokio runtime (the fetch runs as a task).
+    pub async fn get_or_fetch<F>(&self, key: &Locator, fetch: F) -> Result<SharedSecret, Error>
+    where
+        F: FnOnce() -> FetchFuture,
+    {
+        let mut rx = {
+            let now = self.inner.clock.now();
+            let mut st = self.lock();
+            if let Some(v) = st.fresh(key, now) {
+                return Ok(v);
+            }
+            match st.inflight.get(key) {
+                Some(rx) => rx.clone(),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    st.inflight.insert(key.clone(), rx.clone());
+                    let generation = st.generation(key.provider());
+                    drop(st);
+                    self.spawn_flight(key.clone(), generation, tx, fetch());
+                    rx
+                }
+            }
+        };
+        loop {
+            if let Some(result) = rx.borrow_and_update().as_ref() {
+                return result.clone();
+            }
+            if rx.changed().await.is_err() {
+                // The sender is gone without a result: the fetch task panicked or the runtime
+                // is shutting down.
+                return Err(Error::new(
+                    ErrorKind::Other,
+                    "the fetch task ended without a result",
+                ));
+            }
+        }
+    }
+
+    fn spawn_flight(
+        &self,
+        key: Locator,
+        generation: (u64, u64),
+        tx: watch::Sender<FlightResult>,
+        fetch: FetchFuture,
+    ) {
+        /// Removes the in-flight marker however the task ends (also on panic).
+        struct Landing {
+            cache: Cache,
+            key: Locator,
+            rx: watch::Receiver<FlightResult>,
+        }
+        impl Drop for Landing {
+            fn drop(&mut self) {
+                let mut st = self.cache.lock();
+                if st
+                    .inflight
+                    .get(&self.key)
+                    .is_some_and(|r| r.same_channel(&self.rx))
+                {
+                    st.inflight.remove(&self.key);
+                }
+            }
+        }
+        let landing = Landing {
+            cache: self.clone(),
+            key,
+            rx: tx.subscribe(),
+        };
+        tokio::spawn(async move {
+            let result = fetch.await.map(Arc::new);
+            {
+                let cache = &landing.cache;
+                let now = cache.inner.clock.now();
+                let mut st = cache.lock();
+                if let Ok(value) = &result {
+                    let current = st.generation(landing.key.provider());
+                    if current == generation && !st.ttl.is_zero() {
+                        st.purge_cold_expired(now);
+                        st.entries.put(
+                            landing.key.clone(),
+                            Entry {
+                                value: value.clone(),
+                                fetched_at: now,
+                            },
+                        );
+                    }
+                }
+                if st
+                    .inflight
+                    .get(&landing.key)
+                    .is_some_and(|r| r.same_channel(&landing.rx))
+                {
+                    st.inflight.remove(&landing.key);
+                }
+            }
+            // Waiters may be gone (all cancelled): nothing to do then.
+            let _ = tx.send(Some(result));
+            drop(landing);
+        });
+    }
+
+    /// Forgets every value (they are zeroized as their last reader lets go).
+    pub fn reset_all(&self) {
+        let mut st = self.lock();
+        st.global_generation += 1;
+        st.entries.clear();
+        st.inflight.clear();
+    }
+
+    /// Forgets one value. Returns whether it was cached.
+    pub fn reset(&self, key: &Locator) -> bool {
+        let mut st = self.lock();
+        *st.generations.entry(key.provider().clone()).or_insert(0) += 1;
+        st.inflight.remove(key);
+        st.entries.pop(key).is_some()
+    }
+
+    /// Forgets every value of one provider (on disconnect or a settings change).
+    pub fn reset_provider(&self, provider: &ProviderId) {
+        let mut st = self.lock();
+        *st.generations.entry(provider.clone()).or_insert(0) += 1;
+        st.inflight.retain(|k, _| k.provider() != provider);
+        let stale: Vec<Locator> = st
+            .entries
+            .iter()
+            .filter(|(k, _)| k.provider() == provider)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            st.entries.pop(&k);
+        }
+    }
+
+    /// Drops every expired value now (they are otherwise dropped when next looked up, or
+    /// when they reach the cold end of the LRU list).
+    pub fn purge_expired(&self) {
+        let now = self.inner.clock.now();
+        let mut st = self.lock();
+        let ttl = st.ttl;
+        let stale: Vec<Locator> = st
+            .entries
+            .iter()
+            .filter(|(_, e)| now - e.fetched_at >= ttl)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            st.entries.pop(&k);
+        }
+    }
+
+    /// Changes the TTL; it applies to cached values too (they are judged by when they were
+    /// fetched).
+    pub fn set_ttl(&self, ttl: Duration) {
+        self.lock().ttl = ttl;
+    }
+
+    /// The current TTL.
+    pub fn ttl(&self) -> Duration {
+        self.lock().ttl
+    }
+
+    /// Number of values held (fresh or not yet purged).
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Whether no value is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let st = self.lock();
+        f.debug_struct("Cache")
+            .field("ttl", &st.ttl)
+            .field("len", &st.entries.len())
+            .field("capacity", &st.entries.cap())
+            .field("inflight", &st.inflight.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn loc(p: &'static str, c: &str) -> Locator {
+        Locator::new(ProviderId::from_static(p), c)
+    }
+
+    fn counting(
+        count: &Arc<AtomicUsize>,
+        value: &'static str,
+        delay: Duration,
+    ) -> impl FnOnce() -> FetchFuture {
+        let count = count.clone();
+        move || {
+            Box::pin(async move {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                Ok(SecretString::from(value))
+            })
+        }
+    }
+
+    fn setup(ttl_minutes: u64, cap: usize) -> (Cache, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::default());
+        let mut cfg = CacheConfig::with_ttl_minutes(ttl_minutes);
+        cfg.capacity = NonZeroUsize::new(cap).unwrap();
+        (Cache::new(cfg, clock.clone()), clock)
+    }
+
+    #[tokio::test]
+    async fn ttl_expires_values() {
+        let (cache, clock) = setup(60, 10);
+        let n = Arc::new(AtomicUsize::new(0));
+        let k = loc("aws", "a");
+        let v = cache
+            .get_or_fetch(&k, counting(&n, "v1", Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(v.expose_secret(), "v1");
+        clock.advance(time::Duration::minutes(59));
+        cache
+            .get_or_fetch(&k, counting(&n, "v2", Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+        clock.advance(time::Duration::minutes(1));
+        assert!(cache.get(&k).is_none());
+        let v = cache
+            .get_or_fetch(&k, counting(&n, "v2", Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(v.expose_secret(), "v2");
+        assert_eq!(n.load(Ordering::SeqCst), 2);
+        cache.set_ttl(Duration::from_secs(30));
+        clock.advance(time::Duration::seconds(31));
+        assert!(
+            cache.get(&k).is_none(),
+            "a shorter TTL applies to cached values"
+        );
+    }
+
+    #[tokio::test]
+    async fn zero_ttl_caches_nothing() {
+        let (cache, _) = setup(0, 10);
+        let n = Arc::new(AtomicUsize::new(0));
+        let k = loc("aws", "a");
+        cache
+            .get_or_fetch(&k, counting(&n, "v", Duration::ZERO))
+            .await
+            .unwrap();
+        cache
+            .get_or_fetch(&k, counting(&n, "v", Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(n.load(Ordering::SeqCst), 2);
+        assert!(cache.is_empty());
+    }
+
+    #[tokio::test]
+    async fn lru_bound_evicts_least_recently_used() {
+        let (cache, _) = setup(60, 2);
+        let n = Arc::new(AtomicUsize::new(0));
+        for c in ["a", "b"] {
+            cache
+                .get_or_fetch(&loc("aws", c), counting(&n, "v", Duration::ZERO))
+                .await
+                .unwrap();
+        }
+        assert!(cache.get(&loc("aws", "a")).is_some()); // a is now most recent
+        cache
+            .get_or_fetch(&loc("aws", "c"), counting(&n, "v", Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get(&loc("aws", "b")).is_none());
+        assert!(cache.get(&loc("aws", "a")).is_some());
+    }
+
+    #[tokio::test]
+    async fn evicted_and_reset_values_are_dropped() {
+        let (cache, _) = setup(60, 1);
+        let n = Arc::new(AtomicUsize::new(0));
+        let a = cache
+            .get_or_fetch(&loc("aws", "a"), counting(&n, "v", Duration::ZERO))
+            .await
+            .unwrap();
+        let weak = Arc::downgrade(&a);
+        drop(a);
+        assert!(weak.upgrade().is_some(), "held by the cache");
+        cache
+            .get_or_fetch(&loc("aws", "b"), counting(&n, "v", Duration::ZERO))
+            .await
+            .unwrap();
+        assert!(
+            weak.upgrade().is_none(),
+            "evicted value is dropped (and so zeroized)"
+        );
+        let b = Arc::downgrade(&cache.get(&loc("aws", "b")).unwrap());
+        cache.reset_all();
+        assert!(b.upgrade().is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn single_flight_under_concurrency() {
+        let (cache, _) = setup(60, 10);
+        let n = Arc::new(AtomicUsize::new(0));
+        let k = loc("hashicorp", "secret/app#k");
+        let mut tasks = Vec::new();
+        for _ in 0..1000 {
+            let cache = cache.clone();
+            let k = k.clone();
+            let f = counting(&n, "v", Duration::from_millis(10));
+            tasks.push(tokio::spawn(async move { cache.get_or_fetch(&k, f).await }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap().expose_secret(), "v");
+        }
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn cancelled_first_caller_does_not_cancel_the_fetch() {
+        let (cache, _) = setup(60, 10);
+        let n = Arc::new(AtomicUsize::new(0));
+        let k = loc("aws", "a");
+        let first = {
+            let cache = cache.clone();
+            let k = k.clone();
+            let f = counting(&n, "v", Duration::from_millis(20));
+            tokio::spawn(async move { cache.get_or_fetch(&k, f).await })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        first.abort();
+        let v = cache
+            .get_or_fetch(&k, counting(&n, "other", Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(
+            v.expose_secret(),
+            "v",
+            "the second caller joined the running fetch"
+        );
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+        assert!(cache.get(&k).is_some(), "the result was cached");
+    }
+
+    #[tokio::test]
+    async fn errors_are_shared_not_cached() {
+        let (cache, _) = setup(60, 10);
+        let k = loc("aws", "a");
+        let e = cache
+            .get_or_fetch(&k, || {
+                Box::pin(async { Err(Error::new(ErrorKind::NotFound, "nope")) })
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let n = Arc::new(AtomicUsize::new(0));
+        cache
+            .get_or_fetch(&k, counting(&n, "v", Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn panicking_fetch_is_an_error_and_not_stuck() {
+        let (cache, _) = setup(60, 10);
+        let k = loc("aws", "a");
+        let e = cache
+            .get_or_fetch(&k, || Box::pin(async { panic!("provider bug") }))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Other);
+        let n = Arc::new(AtomicUsize::new(0));
+        cache
+            .get_or_fetch(&k, counting(&n, "v", Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn reset_during_fetch_does_not_store_stale_value() {
+        let (cache, _) = setup(60, 10);
+        let n = Arc::new(AtomicUsize::new(0));
+        let k = loc("aws", "a");
+        let running = {
+            let cache = cache.clone();
+            let k = k.clone();
+            let f = counting(&n, "old", Duration::from_millis(20));
+            tokio::spawn(async move { cache.get_or_fetch(&k, f).await })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        cache.reset_provider(&ProviderId::from_static("aws"));
+        running.await.unwrap().unwrap();
+        assert!(cache.get(&k).is_none());
+    }
+
+    #[tokio::test]
+    async fn reset_one_and_by_provider() {
+        let (cache, _) = setup(60, 10);
+        let n = Arc::new(AtomicUsize::new(0));
+        for (p, c) in [("aws", "a"), ("aws", "b"), ("azure", "a")] {
+            cache
+                .get_or_fetch(&loc(p, c), counting(&n, "v", Duration::ZERO))
+                .await
+                .unwrap();
+        }
+        assert!(cache.reset(&loc("aws", "a")));
+        assert!(!cache.reset(&loc("aws", "a")));
+        cache.reset_provider(&ProviderId::from_static("aws"));
+        assert!(cache.get(&loc("aws", "b")).is_none());
+        assert!(cache.get(&loc("azure", "a")).is_some());
+    }
+
+    #[tokio::test]
+    async fn purge_drops_expired() {
+        let (cache, clock) = setup(1, 10);
+        let n = Arc::new(AtomicUsize::new(0));
+        cache
+            .get_or_fetch(&loc("aws", "a"), counting(&n, "v", Duration::ZERO))
+            .await
+            .unwrap();
+        clock.advance(time::Duration::minutes(2));
+        cache.purge_expired();
+        assert!(cache.is_empty());
+    }
+}

@@ -1,0 +1,65 @@
+//! # vault-core
+//!
+//! Resolves `{{vault:NAME}}` references in request templates against a vault of named secrets:
+//! local values, environment variables, or links to external vaults served by provider crates
+//! (`vault-azure`, `vault-hashicorp`, `vault-aws`, or your own [`Provider`]).
+//!
+//! ```
+//! use vault_core::{AllowedDomains, HttpRequest, Resolver, Vault, VaultSecret};
+//! use secrecy::ExposeSecret;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let vault = Vault::new().with(
+//!     "github-token",
+//!     VaultSecret::local("ghp_example")
+//!         .allowed_domains(AllowedDomains::parse(["api.github.com"]).unwrap()),
+//! );
+//! let resolver = Resolver::builder(vault).build();
+//! let request = HttpRequest::new("GET", "https://api.github.com/user")
+//!     .header("Authorization", "Bearer {{vault:github-token}}");
+//! let resolved = resolver.resolve_request(&request).await.unwrap();
+//! assert_eq!(resolved.headers[0].1.expose_secret(), "Bearer ghp_example");
+//! assert!(resolved.report.is_complete());
+//! # });
+//! ```
+//!
+//! The pieces, one module each: [`template`] (the reference grammar), [`domain`] (allowed
+//! domains), [`vault`], [`link`], [`provider`], [`integration`], [`session`], [`interaction`],
+//! [`cache`], [`resolver`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`].
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod env;
+pub mod error;
+pub mod integration;
+pub mod interaction;
+pub mod link;
+pub mod provider;
+pub mod report;
+pub mod request;
+pub mod resolver;
+pub mod session;
+pub mod template;
+pub mod vault;
+
+pub use cache::{Cache, CacheConfig};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, ConfigError, IntegrationSettings};
+pub use domain::{AllowedDomains, DomainPattern, RequestHost};
+pub use env::{Environment, MapEnv, ProcessEnv};
+pub use error::{Error, ErrorKind, Result};
+pub use integration::{Integrations, Role};
+pub use interaction::{DeviceCode, Interaction, NoInteraction};
+pub use link::{Link, Locator, ProviderId};
+pub use provider::{DynProvider, Provider, SecretDetails, SettingsPolicy};
+pub use report::{Field, Outcome, ReferenceReport, Report};
+pub use request::{HttpRequest, Resolution, ResolvedRequest};
+pub use resolver::{Mode, Resolver, ResolverBuilder, SecretStatus};
+pub use session::SessionState;
+pub use template::{Reference, Segment, Template, TemplateError, TemplateErrorKind};
+pub use vault::{SecretSource, Vault, VaultSecret};
+
+pub use secrecy;

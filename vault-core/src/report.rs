@@ -1,0 +1,91 @@
+//! What happened to each reference of a resolve call.
+
+use std::ops::Range;
+
+use crate::error::{Error, ErrorKind};
+
+/// Where in a request a reference was found.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// A plain text template.
+    Text,
+    /// The request URL.
+    Url,
+    /// The value of the header with this name.
+    Header(String),
+    /// The request body.
+    Body,
+}
+
+/// The outcome of one reference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Substituted with a non-empty value.
+    Resolved,
+    /// Substituted, but the value is the empty string: usually a mistake worth showing.
+    Empty,
+    /// Left unresolved, and why.
+    Unresolved(Error),
+}
+
+impl Outcome {
+    /// Whether the reference was substituted (possibly with an empty value).
+    pub fn is_resolved(&self) -> bool {
+        !matches!(self, Outcome::Unresolved(_))
+    }
+}
+
+/// One reference and its outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceReport {
+    /// The secret's name as written (for a malformed reference: the text after `{{vault:`
+    /// up to the offending character, possibly empty).
+    pub name: String,
+    /// Where the reference is.
+    pub field: Field,
+    /// Its byte range in that field's template.
+    pub span: Range<usize>,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Every reference of one resolve call, in order of appearance.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    entries: Vec<ReferenceReport>,
+}
+
+impl Report {
+    pub(crate) fn push(&mut self, entry: ReferenceReport) {
+        self.entries.push(entry);
+    }
+
+    /// All entries.
+    pub fn entries(&self) -> &[ReferenceReport] {
+        &self.entries
+    }
+
+    /// Entries left unresolved.
+    pub fn unresolved(&self) -> impl Iterator<Item = &ReferenceReport> {
+        self.entries.iter().filter(|e| !e.outcome.is_resolved())
+    }
+
+    /// Whether every reference was substituted.
+    pub fn is_complete(&self) -> bool {
+        self.unresolved().next().is_none()
+    }
+
+    /// The error of the first unresolved reference, if any.
+    pub fn first_error(&self) -> Option<&Error> {
+        self.entries.iter().find_map(|e| match &e.outcome {
+            Outcome::Unresolved(err) => Some(err),
+            _ => None,
+        })
+    }
+
+    /// Whether some reference is unresolved for this reason.
+    pub fn has(&self, kind: ErrorKind) -> bool {
+        self.unresolved()
+            .any(|e| matches!(&e.outcome, Outcome::Unresolved(err) if err.kind() == kind))
+    }
+}

@@ -1,0 +1,729 @@
+//! The resolver: turns templates and requests into resolved output plus a report.
+//!
+//! For one call, every distinct reference is looked up once; every link that is not cached is
+//! fetched concurrently with the others (N links cost one round trip of wall time), and the
+//! cache makes concurrent fetches of one link share a single request. Allowed domains are
+//! checked *before* fetching, so a refused secret is never even read.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use futures_util::future::join_all;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::cache::{Cache, CacheConfig, SharedSecret};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::RequestHost;
+use crate::env::{Environment, ProcessEnv};
+use crate::error::{Error, ErrorKind};
+use crate::integration::{Integrations, Role};
+use crate::interaction::{Interaction, NoInteraction};
+use crate::link::{Link, Locator, ProviderId};
+use crate::provider::{DynProvider, SecretDetails};
+use crate::report::{Field, Outcome, ReferenceReport, Report};
+use crate::request::{HttpRequest, Resolution, ResolvedRequest};
+use crate::session::SessionState;
+use crate::template::{Segment, Template};
+use crate::vault::{SecretSource, Vault, VaultSecret};
+
+/// What to do with a reference that cannot be resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Leave its text in place and report why, as request tools do.
+    #[default]
+    Lenient,
+    /// Fail the whole call with the first reference's error.
+    Strict,
+}
+
+/// A secret prepared for resolving: its link already validated.
+struct Prepared {
+    secret: VaultSecret,
+    source: PreparedSource,
+}
+
+enum PreparedSource {
+    Local(SharedSecret),
+    Env(String),
+    Link {
+        link: Link,
+        locator: Result<Locator, Error>,
+    },
+}
+
+/// The status of one vault secret, as `vaultctl check` prints it.
+#[derive(Clone, Debug)]
+pub struct SecretStatus {
+    /// The secret's name.
+    pub name: String,
+    /// Where its value comes from (`local value`, `env X`, `aws link`), never the value.
+    pub source: String,
+    /// Whether it resolves now, and if not, why.
+    pub outcome: Outcome,
+}
+
+/// Builds a [`Resolver`].
+pub struct ResolverBuilder {
+    vault: Vault,
+    providers: Vec<DynProvider>,
+    clock: Arc<dyn Clock>,
+    env: Arc<dyn Environment>,
+    interaction: Arc<dyn Interaction>,
+    cache: CacheConfig,
+    mode: Mode,
+}
+
+impl ResolverBuilder {
+    /// Adds a provider integration (connected as an admin: the host sets it up).
+    pub fn provider(mut self, provider: DynProvider) -> Self {
+        self.providers.push(provider);
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The environment for `value_env` secrets (default: the process environment).
+    pub fn env(mut self, env: Arc<dyn Environment>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// How sign-in talks to the user (default: [`NoInteraction`]).
+    pub fn interaction(mut self, interaction: Arc<dyn Interaction>) -> Self {
+        self.interaction = interaction;
+        self
+    }
+
+    /// Cache settings (default: 60 minutes, 10,000 values).
+    pub fn cache(mut self, cache: CacheConfig) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Lenient (default) or strict.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Builds the resolver, validating every link whose provider is present. A link whose
+    /// provider is missing or that fails validation stays in the vault and is reported as
+    /// unresolved with the reason.
+    pub fn build(self) -> Resolver {
+        let integrations = Integrations::new();
+        for p in self.providers {
+            // Admin: the host program sets up its own integrations.
+            let _ = integrations.connect(p, Role::Admin);
+        }
+        let cache = Cache::new(self.cache, self.clock.clone());
+        let inner = Inner {
+            secrets: RwLock::new(HashMap::new()),
+            integrations,
+            cache,
+            clock: self.clock,
+            env: self.env,
+            interaction: self.interaction,
+            mode: self.mode,
+        };
+        {
+            let mut secrets = inner.write();
+            for (name, secret) in self.vault.iter() {
+                secrets.insert(name.to_owned(), Arc::new(inner.prepare(secret.clone())));
+            }
+        }
+        Resolver {
+            inner: Arc::new(inner),
+        }
+    }
+}
+
+/// Resolves references against a vault and its integrations. Cheap to clone; clones share
+/// the vault, the integrations and the cache.
+#[derive(Clone)]
+pub struct Resolver {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    secrets: RwLock<HashMap<String, Arc<Prepared>>>,
+    integrations: Integrations,
+    cache: Cache,
+    clock: Arc<dyn Clock>,
+    env: Arc<dyn Environment>,
+    interaction: Arc<dyn Interaction>,
+    mode: Mode,
+}
+
+/// How to obtain one name's value.
+enum Plan {
+    Done(Result<SharedSecret, Error>),
+    Fetch {
+        prepared: Arc<Prepared>,
+        provider: DynProvider,
+        locator: Locator,
+    },
+}
+
+/// Where the request's host comes from for the allowed-domain check.
+#[derive(Clone, Copy)]
+enum HostCheck<'h> {
+    /// The request goes to this host (`None`: no valid http(s) URL).
+    Host(Option<&'h RequestHost>),
+    /// Not checked at all (`vaultctl check`).
+    Skip,
+}
+
+impl Inner {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Prepared>>> {
+        self.secrets.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Prepared>>> {
+        self.secrets.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn prepare(&self, secret: VaultSecret) -> Prepared {
+        let source = match secret.source() {
+            SecretSource::Local(v) => PreparedSource::Local(Arc::new(v.clone())),
+            SecretSource::Env(var) => PreparedSource::Env(var.clone()),
+            SecretSource::Link(link) => PreparedSource::Link {
+                link: link.clone(),
+                locator: self
+                    .integrations
+                    .get(link.provider())
+                    .and_then(|p| p.validate_link(link))
+                    .map_err(|e| e.with_provider(link.provider().clone())),
+            },
+        };
+        Prepared { secret, source }
+    }
+
+    fn plan(&self, name: &str, host: HostCheck<'_>) -> Plan {
+        let fail = |e: Error| Plan::Done(Err(e.with_secret(name)));
+        let Some(prepared) = self.read().get(name).cloned() else {
+            return fail(Error::new(
+                ErrorKind::UnknownName,
+                "the vault holds no secret of this name",
+            ));
+        };
+        let secret = &prepared.secret;
+        if !secret.is_enabled() {
+            return fail(Error::new(ErrorKind::Disabled, "the secret is turned off"));
+        }
+        if let HostCheck::Host(host) = host {
+            if !secret.domains().allows(host) {
+                let allowed: Vec<String> = secret
+                    .domains()
+                    .patterns()
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect();
+                let target = match host {
+                    Some(h) => format!("the request goes to {h}"),
+                    None => "the request has no http(s) host to check".to_owned(),
+                };
+                return fail(Error::new(
+                    ErrorKind::DomainNotAllowed,
+                    format!("allowed only for {}; {target}", allowed.join(", ")),
+                ));
+            }
+        }
+        match &prepared.source {
+            PreparedSource::Local(v) => Plan::Done(Ok(v.clone())),
+            PreparedSource::Env(var) => match self.env.var(var) {
+                Some(v) => Plan::Done(Ok(Arc::new(v))),
+                None => fail(Error::new(
+                    ErrorKind::MissingEnv,
+                    format!("environment variable {var} is not set"),
+                )),
+            },
+            PreparedSource::Link { link, locator } => {
+                let provider = match self.integrations.get(link.provider()) {
+                    Ok(p) => p,
+                    Err(e) => return fail(e),
+                };
+                match locator {
+                    Ok(locator) => match self.cache.get(locator) {
+                        Some(v) => Plan::Done(Ok(v)),
+                        None => Plan::Fetch {
+                            locator: locator.clone(),
+                            provider,
+                            prepared: prepared.clone(),
+                        },
+                    },
+                    Err(e) => fail(e.clone()),
+                }
+            }
+        }
+    }
+
+    async fn run(&self, name: &str, plan: Plan) -> Result<SharedSecret, Error> {
+        match plan {
+            Plan::Done(r) => r,
+            Plan::Fetch {
+                prepared,
+                provider,
+                locator,
+            } => {
+                let interaction = self.interaction.clone();
+                let id = locator.provider().clone();
+                self.cache
+                    .get_or_fetch(&locator, move || {
+                        Box::pin(async move {
+                            let PreparedSource::Link { link, .. } = &prepared.source else {
+                                return Err(Error::new(ErrorKind::Other, "not a link"));
+                            };
+                            provider
+                                .fetch(link, &*interaction)
+                                .await
+                                .map_err(|e| e.with_provider(id))
+                        })
+                    })
+                    .await
+                    .map_err(|e| e.with_secret(name))
+            }
+        }
+    }
+
+    /// Values of every distinct name, fetching the missing ones concurrently.
+    async fn values<'n>(
+        &self,
+        names: Vec<&'n str>,
+        host: HostCheck<'_>,
+    ) -> Vec<(&'n str, Result<SharedSecret, Error>)> {
+        let plans: Vec<(&str, Plan)> = names.into_iter().map(|n| (n, self.plan(n, host))).collect();
+        if plans.iter().all(|(_, p)| matches!(p, Plan::Done(_))) {
+            // Fast path: everything local or cached, no future machinery.
+            return plans
+                .into_iter()
+                .map(|(n, p)| match p {
+                    Plan::Done(r) => (n, r),
+                    Plan::Fetch { .. } => unreachable!("checked above"),
+                })
+                .collect();
+        }
+        join_all(
+            plans
+                .into_iter()
+                .map(|(n, p)| async move { (n, self.run(n, p).await) }),
+        )
+        .await
+    }
+}
+
+/// Distinct names of the templates, in first-seen order.
+fn distinct_names<'a>(templates: &[&Template<'a>]) -> Vec<&'a str> {
+    let mut names: Vec<&str> = Vec::new();
+    for t in templates {
+        for r in t.references() {
+            if !names.contains(&r.name()) {
+                names.push(r.name());
+            }
+        }
+    }
+    names
+}
+
+fn lookup<'v>(
+    values: &'v [(&str, Result<SharedSecret, Error>)],
+    name: &str,
+) -> &'v Result<SharedSecret, Error> {
+    &values
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("every referenced name was looked up")
+        .1
+}
+
+/// Substitutes values into `template`; the output has exactly the needed capacity, so turning
+/// it into a `SecretString` never reallocates (and never leaves a copy behind).
+fn render(
+    template: &Template<'_>,
+    source: &str,
+    values: &[(&str, Result<SharedSecret, Error>)],
+    field: &Field,
+    report: &mut Report,
+) -> SecretString {
+    let piece = |s: &Segment<'_>| -> usize {
+        match s {
+            Segment::Text(t) => t.len(),
+            Segment::Reference(r) => match lookup(values, r.name()) {
+                Ok(v) => v.expose_secret().len(),
+                Err(_) => r.span().len(),
+            },
+        }
+    };
+    let len: usize = template.segments().iter().map(piece).sum();
+    let mut out = String::with_capacity(len);
+    let mut entries = Vec::new();
+    for s in template.segments() {
+        match s {
+            Segment::Text(t) => out.push_str(t),
+            Segment::Reference(r) => {
+                let outcome = match lookup(values, r.name()) {
+                    Ok(v) => {
+                        out.push_str(v.expose_secret());
+                        if v.expose_secret().is_empty() {
+                            Outcome::Empty
+                        } else {
+                            Outcome::Resolved
+                        }
+                    }
+                    Err(e) => {
+                        out.push_str(&source[r.span()]);
+                        Outcome::Unresolved(e.clone())
+                    }
+                };
+                entries.push(ReferenceReport {
+                    name: r.name().to_owned(),
+                    field: field.clone(),
+                    span: r.span(),
+                    outcome,
+                });
+            }
+        }
+    }
+    for e in template.errors() {
+        let name_end = e.position().min(source.len());
+        let name_start = (e.start() + crate::template::OPEN.len()).min(name_end);
+        entries.push(ReferenceReport {
+            name: source[name_start..name_end].to_owned(),
+            field: field.clone(),
+            span: e.start()..name_end,
+            outcome: Outcome::Unresolved(Error::new(ErrorKind::InvalidReference, e.to_string())),
+        });
+    }
+    entries.sort_by_key(|e| e.span.start);
+    for e in entries {
+        report.push(e);
+    }
+    debug_assert_eq!(out.len(), out.capacity().min(len));
+    SecretString::from(out)
+}
+
+/// Whether a reference sits in the scheme or authority of a URL template, so the host is only
+/// known once the URL is resolved.
+fn host_depends_on_reference(url: &str, template: &Template<'_>) -> bool {
+    let authority_end = match url.find("://") {
+        Some(i) => {
+            let start = i + 3;
+            url[start..]
+                .find(['/', '?', '#'])
+                .map_or(url.len(), |j| start + j)
+        }
+        None => url.len(),
+    };
+    template
+        .references()
+        .any(|r| r.span().start < authority_end)
+}
+
+impl Resolver {
+    /// Starts building a resolver over `vault`.
+    pub fn builder(vault: Vault) -> ResolverBuilder {
+        ResolverBuilder {
+            vault,
+            providers: Vec::new(),
+            clock: Arc::new(SystemClock),
+            env: Arc::new(ProcessEnv),
+            interaction: Arc::new(NoInteraction),
+            cache: CacheConfig::default(),
+            mode: Mode::default(),
+        }
+    }
+
+    /// In strict mode, the first unresolved reference's error.
+    fn strict_error(&self, report: &Report) -> Result<(), Error> {
+        match (self.inner.mode, report.first_error()) {
+            (Mode::Strict, Some(e)) => Err(e.clone()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Resolves the references in `text`. `request_url` is the URL of the request the text
+    /// goes into: secrets with allowed domains resolve only when its host is allowed (and
+    /// never without a URL).
+    pub async fn resolve(
+        &self,
+        text: &str,
+        request_url: Option<&str>,
+    ) -> Result<Resolution, Error> {
+        let template = Template::parse(text);
+        let host = request_url.and_then(|u| RequestHost::parse_url(u).ok());
+        let mut report = Report::default();
+        let output = if template.is_plain() {
+            SecretString::from(text)
+        } else {
+            let values = self
+                .inner
+                .values(distinct_names(&[&template]), HostCheck::Host(host.as_ref()))
+                .await;
+            render(&template, text, &values, &Field::Text, &mut report)
+        };
+        self.strict_error(&report)?;
+        Ok(Resolution { output, report })
+    }
+
+    /// Resolves a request: the URL, header values and body. The allowed-domain check uses the
+    /// host the request will go to; when that host itself comes from a reference, the URL is
+    /// resolved first (and only secrets without domain restrictions may appear in it).
+    pub async fn resolve_request(&self, request: &HttpRequest) -> Result<ResolvedRequest, Error> {
+        let url_t = Template::parse(&request.url);
+        let header_ts: Vec<Template<'_>> = request
+            .headers
+            .iter()
+            .map(|(_, v)| Template::parse(v))
+            .collect();
+        let body_t = request.body.as_deref().map(Template::parse);
+        let mut report = Report::default();
+
+        let (url, host) = if host_depends_on_reference(&request.url, &url_t) {
+            let values = self
+                .inner
+                .values(distinct_names(&[&url_t]), HostCheck::Host(None))
+                .await;
+            let url = render(&url_t, &request.url, &values, &Field::Url, &mut report);
+            let host = RequestHost::parse_url(url.expose_secret()).ok();
+            (Some(url), host)
+        } else {
+            (None, RequestHost::parse_url(&request.url).ok())
+        };
+
+        let mut all: Vec<&Template<'_>> = header_ts.iter().collect();
+        all.extend(body_t.as_ref());
+        if url.is_none() {
+            all.push(&url_t);
+        }
+        let values = self
+            .inner
+            .values(distinct_names(&all), HostCheck::Host(host.as_ref()))
+            .await;
+        let url = match url {
+            Some(u) => u,
+            None => render(&url_t, &request.url, &values, &Field::Url, &mut report),
+        };
+        let headers = request
+            .headers
+            .iter()
+            .zip(&header_ts)
+            .map(|((name, raw), t)| {
+                let field = Field::Header(name.clone());
+                (name.clone(), render(t, raw, &values, &field, &mut report))
+            })
+            .collect();
+        let body = match (&request.body, &body_t) {
+            (Some(raw), Some(t)) => Some(render(t, raw, &values, &Field::Body, &mut report)),
+            _ => None,
+        };
+        self.strict_error(&report)?;
+        Ok(ResolvedRequest {
+            method: request.method.clone(),
+            url,
+            headers,
+            body,
+            report,
+        })
+    }
+
+    /// The value of one secret, for a request to `request_url` (see [`resolve`](Self::resolve)).
+    pub async fn get(&self, name: &str, request_url: Option<&str>) -> Result<SecretString, Error> {
+        let host = request_url.and_then(|u| RequestHost::parse_url(u).ok());
+        let plan = self.inner.plan(name, HostCheck::Host(host.as_ref()));
+        let v = self.inner.run(name, plan).await?;
+        Ok(SecretString::from(v.expose_secret()))
+    }
+
+    /// Tries every secret (fetching links), ignoring allowed domains, and reports each one's
+    /// status without its value.
+    pub async fn check(&self) -> Vec<SecretStatus> {
+        let names: Vec<String> = {
+            let mut n: Vec<String> = self.inner.read().keys().cloned().collect();
+            n.sort();
+            n
+        };
+        let sources: Vec<String> = names
+            .iter()
+            .map(|n| {
+                self.inner
+                    .read()
+                    .get(n)
+                    .map(|p| p.secret.source().describe())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let values = self
+            .inner
+            .values(names.iter().map(String::as_str).collect(), HostCheck::Skip)
+            .await;
+        values
+            .into_iter()
+            .zip(sources)
+            .map(|((name, r), source)| SecretStatus {
+                name: name.to_owned(),
+                source,
+                outcome: match r {
+                    Ok(v) if v.expose_secret().is_empty() => Outcome::Empty,
+                    Ok(_) => Outcome::Resolved,
+                    Err(e) => Outcome::Unresolved(e),
+                },
+            })
+            .collect()
+    }
+
+    /// Metadata of a linked secret (never its value).
+    pub async fn describe(&self, name: &str) -> Result<SecretDetails, Error> {
+        let prepared = self.inner.read().get(name).cloned().ok_or_else(|| {
+            Error::new(
+                ErrorKind::UnknownName,
+                "the vault holds no secret of this name",
+            )
+            .with_secret(name)
+        })?;
+        let PreparedSource::Link { link, locator } = &prepared.source else {
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "the secret is a {}: only linked secrets have details",
+                    prepared.secret.source().describe()
+                ),
+            )
+            .with_secret(name));
+        };
+        if let Err(e) = locator {
+            return Err(e.clone().with_secret(name));
+        }
+        let provider = self
+            .inner
+            .integrations
+            .get(link.provider())
+            .map_err(|e| e.with_secret(name))?;
+        provider
+            .describe(link, &*self.inner.interaction)
+            .await
+            .map_err(|e| e.with_provider(link.provider().clone()).with_secret(name))
+    }
+
+    /// Adds or replaces a secret. A link is validated now; relinking never serves the old
+    /// link's cached value (the cache is keyed by locator).
+    pub fn set_secret(&self, name: &str, secret: VaultSecret) -> Result<(), Error> {
+        let mut check = Vault::new();
+        check.insert(name, secret.clone())?;
+        let prepared = self.inner.prepare(secret);
+        if let PreparedSource::Link {
+            locator: Err(e), ..
+        } = &prepared.source
+        {
+            if e.kind() != ErrorKind::ProviderUnavailable && e.kind() != ErrorKind::Disconnected {
+                return Err(e.clone().with_secret(name));
+            }
+        }
+        self.inner
+            .write()
+            .insert(name.to_owned(), Arc::new(prepared));
+        Ok(())
+    }
+
+    /// Removes a secret; its references become unresolved ([`ErrorKind::UnknownName`]).
+    pub fn remove_secret(&self, name: &str) -> bool {
+        self.inner.write().remove(name).is_some()
+    }
+
+    /// Names of every secret, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut n: Vec<String> = self.inner.read().keys().cloned().collect();
+        n.sort();
+        n
+    }
+
+    /// Signs in to provider `id` through the resolver's interaction.
+    pub async fn sign_in(&self, id: &ProviderId) -> Result<SessionState, Error> {
+        let provider = self.inner.integrations.get(id)?;
+        provider
+            .sign_in(&*self.inner.interaction)
+            .await
+            .map_err(|e| e.with_provider(id.clone()))
+    }
+
+    /// Signs out of provider `id` and drops its cached values.
+    pub async fn sign_out(&self, id: &ProviderId) -> Result<(), Error> {
+        let provider = self.inner.integrations.get(id)?;
+        self.inner.cache.reset_provider(id);
+        provider
+            .sign_out()
+            .await
+            .map_err(|e| e.with_provider(id.clone()))
+    }
+
+    /// The session of provider `id` as seen now.
+    pub fn session(&self, id: &ProviderId) -> Result<SessionState, Error> {
+        let provider = self.inner.integrations.get(id)?;
+        Ok(provider.session().at(self.inner.clock.now()))
+    }
+
+    /// Connects (or reconfigures) an integration; `role` must be allowed to. Drops the
+    /// provider's cached values and revalidates its links against the new settings.
+    pub async fn connect(&self, provider: DynProvider, role: Role) -> Result<(), Error> {
+        let id = provider.id();
+        let old = self.inner.integrations.connect(provider, role)?;
+        self.inner.cache.reset_provider(&id);
+        self.reprepare(&id);
+        if let Some(old) = old {
+            old.sign_out().await.map_err(|e| e.with_provider(id))?;
+        }
+        Ok(())
+    }
+
+    /// Disconnects an integration: signs it out, drops its cached values; its references
+    /// become unresolved ([`ErrorKind::Disconnected`]) until it is connected again.
+    pub async fn disconnect(&self, id: &ProviderId, role: Role) -> Result<(), Error> {
+        let provider = self.inner.integrations.disconnect(id, role)?;
+        self.inner.cache.reset_provider(id);
+        provider
+            .sign_out()
+            .await
+            .map_err(|e| e.with_provider(id.clone()))
+    }
+
+    fn reprepare(&self, id: &ProviderId) {
+        let mut secrets = self.inner.write();
+        for p in secrets.values_mut() {
+            if p.secret.source().link().is_some_and(|l| l.provider() == id) {
+                *p = Arc::new(self.inner.prepare(p.secret.clone()));
+            }
+        }
+    }
+
+    /// The cache (reset, TTL).
+    pub fn cache(&self) -> &Cache {
+        &self.inner.cache
+    }
+
+    /// Drops the cached value of the secret `name`. Returns whether one was cached.
+    pub fn reset_cached(&self, name: &str) -> bool {
+        let prepared = self.inner.read().get(name).cloned();
+        match prepared.as_deref().map(|p| &p.source) {
+            Some(PreparedSource::Link { locator: Ok(l), .. }) => self.inner.cache.reset(l),
+            _ => false,
+        }
+    }
+
+    /// The integrations.
+    pub fn integrations(&self) -> &Integrations {
+        &self.inner.integrations
+    }
+}
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolver")
+            .field("secrets", &self.names())
+            .field("integrations", &self.inner.integrations)
+            .field("cache", &self.inner.cache)
+            .field("mode", &self.inner.mode)
+            .finish()
+    }
+}
