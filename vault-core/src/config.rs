@@ -109,6 +109,28 @@ pub struct IntegrationSettings {
 }
 
 impl IntegrationSettings {
+    /// Settings from a table built in code (no file position): for library users and tests.
+    pub fn new(table: toml::Table) -> Self {
+        IntegrationSettings {
+            table,
+            offset: 0,
+            text: "".into(),
+            file: None,
+        }
+    }
+
+    /// A string setting, if present (an error when present with another type).
+    pub fn get_str(&self, key: &str) -> Result<Option<&str>, ConfigError> {
+        match self.table.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.error(format!(
+                "`{key}` must be a string, not a {}",
+                other.type_str()
+            ))),
+        }
+    }
+
     /// Deserializes the settings into a provider's type. Use `#[serde(deny_unknown_fields)]`
     /// there: the error then names the unknown key, with the section's position.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
