@@ -100,7 +100,7 @@ impl fmt::Display for ConfigError {
 
 /// The settings table of one integration (`[integrations.<id>]`), for its provider crate to
 /// read.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct IntegrationSettings {
     table: toml::Table,
     offset: usize,
@@ -155,7 +155,7 @@ impl IntegrationSettings {
 }
 
 /// A parsed config file.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Cache settings.
     pub cache: CacheConfig,
@@ -223,6 +223,27 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+// The raw text may hold `value = "…"` secrets: never print it.
+impl fmt::Debug for IntegrationSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntegrationSettings")
+            .field("keys", &self.table.keys().collect::<Vec<_>>())
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("cache", &self.cache)
+            .field("integrations", &self.integrations)
+            .field("vault", &self.vault)
+            .field("file", &self.file)
+            .finish()
     }
 }
 
@@ -354,12 +375,14 @@ impl<'t> Parser<'t> {
                         .and_then(NonZeroUsize::new)
                         .ok_or_else(|| self.err(v.span(), "`max_entries` must be at least 1"))?;
                 }
-                other => return Err(self.err(
-                    key.span(),
-                    format!(
+                other => {
+                    return Err(self.err(
+                        key.span(),
+                        format!(
                         "unknown key `{other}` in [cache]; expected `ttl_minutes` or `max_entries`"
                     ),
-                )),
+                    ))
+                }
             }
         }
         Ok(())

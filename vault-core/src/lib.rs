@@ -43,6 +43,8 @@ pub mod request;
 pub mod resolver;
 pub mod session;
 pub mod template;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod vault;
 
 pub use cache::{Cache, CacheConfig};
