@@ -1,1 +1,9 @@
-//! Examples package.
+//! Shared pieces of the example programs: the command-line [`Interaction`] and the wiring of
+//! the provider crates this build includes (features `azure`, `hashicorp`, `aws`).
+#![forbid(unsafe_code)]
+
+pub mod cli_interaction;
+pub mod providers;
+
+pub use cli_interaction::CliInteraction;
+pub use providers::{build_resolver, KNOWN_PROVIDERS};

@@ -17,6 +17,17 @@ pub enum Field {
     Body,
 }
 
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Field::Text => f.write_str("text"),
+            Field::Url => f.write_str("url"),
+            Field::Header(name) => write!(f, "header {name}"),
+            Field::Body => f.write_str("body"),
+        }
+    }
+}
+
 /// The outcome of one reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {

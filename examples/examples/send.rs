@@ -1,0 +1,186 @@
+//! `send`: a tiny request-sending tool. It resolves `{{vault:NAME}}` references in the URL,
+//! headers and body, enforces each secret's allowed domains against the request's host, sends
+//! the request and prints the status and the body.
+//!
+//! ```text
+//! cargo run --example send -- [--config FILE] [-X METHOD] [-H 'K: V']... [-d BODY] URL
+//! ```
+//!
+//! Like request tools, it is lenient: a reference that cannot be resolved stays as written,
+//! and a warning naming the secret and the reason goes to stderr. `--strict` refuses to send
+//! instead. Exit status: 0 when a response arrived, 1 when the request failed (or, with
+//! `--strict`, a reference was unresolved), 2 for bad usage or a bad config file.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use vault_core::{Config, HttpRequest, Mode, Outcome};
+use vault_examples::{build_resolver, CliInteraction};
+
+const USAGE: &str =
+    "usage: send [--config FILE] [--strict] [--no-browser] [-X METHOD] [-H 'K: V']... [-d BODY] URL";
+
+struct Args {
+    config: String,
+    strict: bool,
+    no_browser: bool,
+    request: HttpRequest,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut config = "vault.toml".to_owned();
+    let (mut strict, mut no_browser) = (false, false);
+    let mut method = None;
+    let mut headers = Vec::new();
+    let mut body = None;
+    let mut url = None;
+    while let Some(a) = args.next() {
+        let mut value = |what: &str| args.next().ok_or(format!("{a} needs {what}"));
+        match a.as_str() {
+            "--config" | "-c" => config = value("a file")?,
+            "--strict" => strict = true,
+            "--no-browser" => no_browser = true,
+            "-X" | "--request" => method = Some(value("a METHOD")?),
+            "-H" | "--header" => {
+                let h = value("'Name: value'")?;
+                let (k, v) = h
+                    .split_once(':')
+                    .ok_or(format!("header `{h}` is not `Name: value`"))?;
+                if k.trim().is_empty() {
+                    return Err(format!("header `{h}` has no name"));
+                }
+                headers.push((k.trim().to_owned(), v.trim_start().to_owned()));
+            }
+            "-d" | "--data" => body = Some(value("a BODY")?),
+            "-h" | "--help" => return Err(String::new()),
+            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option `{s}`")),
+            _ if url.is_none() => url = Some(a),
+            _ => return Err(format!("unexpected argument `{a}`")),
+        }
+    }
+    let url = url.ok_or("no URL given")?;
+    let method = method.unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.to_owned());
+    Ok(Args {
+        config,
+        strict,
+        no_browser,
+        request: HttpRequest {
+            method,
+            url,
+            headers,
+            body,
+        },
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(m) if m.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(m) => {
+            eprintln!("send: {m}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("send: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mode = if args.strict {
+        Mode::Strict
+    } else {
+        Mode::Lenient
+    };
+    let interaction = Arc::new(CliInteraction::new(args.no_browser));
+    let resolver = match build_resolver(&config, interaction, mode) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("send: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let resolved = match resolver.resolve_request(&args.request).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("send: not sent: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for e in resolved.report.entries() {
+        if let Outcome::Unresolved(err) = &e.outcome {
+            eprintln!(
+                "send: warning: {} left unresolved in the {}: {err}",
+                e.name, e.field
+            );
+        }
+    }
+
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("send: cannot build the HTTP client: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let method = match reqwest::Method::from_bytes(resolved.method.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => {
+            eprintln!("send: `{}` is not an HTTP method", resolved.method);
+            return ExitCode::from(2);
+        }
+    };
+    let url = match url::Url::parse(resolved.url.expose_secret()) {
+        Ok(u) => u,
+        // The URL may hold a secret: say what is wrong without echoing it.
+        Err(e) => {
+            eprintln!("send: the resolved URL is not valid: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut request = client.request(method, url);
+    for (name, value) in &resolved.headers {
+        request = request.header(name.as_str(), value.expose_secret());
+    }
+    if let Some(body) = &resolved.body {
+        request = request.body(body.expose_secret().to_owned());
+    }
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            println!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            );
+            match response.text().await {
+                Ok(text) => {
+                    println!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("send: reading the response failed: {}", e.without_url());
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(e) => {
+            // `without_url`: the URL may carry a resolved secret.
+            eprintln!("send: the request failed: {}", e.without_url());
+            ExitCode::from(1)
+        }
+    }
+}

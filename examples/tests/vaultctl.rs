@@ -1,0 +1,227 @@
+//! The `vaultctl` contract with local secrets: values, allowed domains, unknown names, bad
+//! config, exit codes, nothing leaked.
+
+mod common;
+
+use common::{config, run, texts};
+
+const CANARY: &str = "ghp_canary_31337";
+
+fn vault_toml() -> String {
+    format!(
+        r#"
+[secrets.github-token]
+value = "{CANARY}"
+allowed_domains = ["api.github.com", "*.githubusercontent.com"]
+
+[secrets.db-password]
+value_env = "VAULTCTL_TEST_DB"
+
+[secrets.empty]
+value = ""
+
+[secrets.off]
+value = "{CANARY}"
+enabled = false
+"#
+    )
+}
+
+fn ctl(test: &str, args: &[&str]) -> (i32, String, String) {
+    let path = config(test, &vault_toml());
+    let mut all = vec!["--config", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = run("vaultctl", &all, &[("VAULTCTL_TEST_DB", "pg-pass")]);
+    let (o, e) = texts(&out);
+    (out.status.code().unwrap_or(-1), o, e)
+}
+
+#[test]
+fn get_prints_the_value_and_a_newline() {
+    assert_eq!(
+        ctl("get", &["get", "github-token"]),
+        (0, format!("{CANARY}\n"), String::new())
+    );
+    assert_eq!(ctl("get-env", &["get", "db-password"]).1, "pg-pass\n");
+    assert_eq!(ctl("get-empty", &["get", "empty"]).1, "\n");
+}
+
+#[test]
+fn get_unknown_or_disabled_is_exit_1_with_one_line() {
+    let (code, out, err) = ctl("unknown", &["get", "nope"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("secret `nope`") && err.contains("unknown name"),
+        "{err}"
+    );
+    let (code, _, err) = ctl("off", &["get", "off"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("secret `off`") && err.contains("disabled"),
+        "{err}"
+    );
+    assert!(!err.contains(CANARY));
+}
+
+#[test]
+fn resolve_honours_allowed_domains() {
+    let text = "Bearer {{vault:github-token}}";
+    let (code, out, _) = ctl(
+        "ok",
+        &["resolve", text, "--url", "https://api.github.com/user"],
+    );
+    assert_eq!((code, out), (0, format!("Bearer {CANARY}\n")));
+    let (code, out, _) = ctl(
+        "sub",
+        &[
+            "resolve",
+            text,
+            "--url",
+            "https://raw.githubusercontent.com/x",
+        ],
+    );
+    assert_eq!((code, out), (0, format!("Bearer {CANARY}\n")));
+    for url in [
+        "https://evil.com/",
+        "https://api.github.com.evil.com/",
+        "https://api.github.com@evil.com/",
+    ] {
+        let (code, out, err) = ctl("refused", &["resolve", text, "--url", url]);
+        assert_eq!((code, out.as_str()), (1, ""), "{url}");
+        assert!(
+            err.contains("domain not allowed") && err.contains("github-token"),
+            "{err}"
+        );
+        assert!(!err.contains(CANARY));
+    }
+    let (code, _, err) = ctl("no-url", &["resolve", text]);
+    assert_eq!(code, 1, "no URL: a restricted secret is not resolved");
+    assert!(err.contains("domain not allowed"), "{err}");
+    let (code, out, _) = ctl(
+        "plain",
+        &["resolve", "pw={{vault:db-password}} \\{{vault:x}}"],
+    );
+    assert_eq!((code, out.as_str()), (0, "pw=pg-pass {{vault:x}}\n"));
+    let (code, _, err) = ctl("malformed", &["resolve", "{{vault:bad name}}"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("invalid reference") && err.contains("byte 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_lists_every_secret_without_values() {
+    let (code, out, _) = ctl("check", &["check"]);
+    assert_eq!(
+        code, 0,
+        "a turned-off secret alone does not fail check: {out}"
+    );
+    assert!(!out.contains(CANARY) && !out.contains("pg-pass"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(
+        lines.contains(&"github-token\tlocal value\tresolved"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"db-password\tenv VAULTCTL_TEST_DB\tresolved"),
+        "{out}"
+    );
+    assert!(
+        lines.contains(&"empty\tlocal value\tresolved (empty value)"),
+        "{out}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("off\tlocal value\tdisabled")),
+        "{out}"
+    );
+
+    let path = config("check-env", &vault_toml());
+    let out = run(
+        "vaultctl",
+        &["--config", path.to_str().unwrap(), "check"],
+        &[],
+    );
+    let (o, _) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "an unset variable fails check");
+    assert!(
+        o.contains("db-password\tenv VAULTCTL_TEST_DB\tenvironment variable not set"),
+        "{o}"
+    );
+}
+
+#[test]
+fn details_of_a_local_secret_is_refused() {
+    let (code, _, err) = ctl("details", &["details", "github-token"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("only linked secrets have details"), "{err}");
+    assert!(!err.contains(CANARY));
+}
+
+#[test]
+fn bad_usage_is_exit_2() {
+    for args in [
+        &[][..],
+        &["frobnicate"],
+        &["get"],
+        &["get", "a", "b"],
+        &["--bogus", "check"],
+        &["get", "x", "--url", "https://a.b/"],
+        &["login", "gcp"],
+    ] {
+        let (code, out, err) = ctl("usage", args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty());
+        assert!(err.starts_with("vaultctl: "), "{err}");
+    }
+    let (code, out, _) = ctl("help", &["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("usage: vaultctl"));
+}
+
+#[test]
+fn bad_config_is_exit_2_with_position() {
+    let path = config(
+        "bad-config",
+        &format!("[secrets.a]\nvalue = \"{CANARY}\"\nvalu = 1\n"),
+    );
+    let out = run(
+        "vaultctl",
+        &["--config", path.to_str().unwrap(), "check"],
+        &[],
+    );
+    let (o, e) = texts(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(o.is_empty());
+    assert!(e.contains(":3:1: unknown key `valu` in [secrets.a]"), "{e}");
+    assert!(!e.contains(CANARY));
+
+    let path = config("typo-provider", "[secrets.a.asw]\nsecret_arn = \"x\"\n");
+    let out = run(
+        "vaultctl",
+        &["--config", path.to_str().unwrap(), "check"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(texts(&out).1.contains("unknown provider `asw`"));
+
+    let out = run(
+        "vaultctl",
+        &["--config", "/nonexistent/vault.toml", "check"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(texts(&out).1.contains("cannot read the config file"));
+}
+
+#[test]
+fn login_to_an_unconfigured_provider_says_why() {
+    let (code, _, err) = ctl("login", &["login", "aws"]);
+    assert_eq!(code, 1);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("aws"), "{err}");
+}
