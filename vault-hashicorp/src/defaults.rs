@@ -1,0 +1,23 @@
+//! The names this project uses on a Vault server, shared by the setup tool and the
+//! integration settings so that an admin who accepts every default needs to hand out only the
+//! provider URL and the client id.
+
+/// The OIDC client (and OIDC provider) name: `vault-refs`.
+pub const CLIENT_NAME: &str = "vault-refs";
+/// The JWT auth method's mount path: `vault-refs-jwt`.
+pub const JWT_AUTH_PATH: &str = "vault-refs-jwt";
+/// The JWT role users log in with: `vault-refs`.
+pub const ROLE: &str = "vault-refs";
+/// The read policy attached to the role: `vault-refs-read`.
+pub const POLICY_NAME: &str = "vault-refs-read";
+/// The loopback redirect URI tried first.
+pub const REDIRECT_URI: &str = "http://127.0.0.1:10545/";
+/// The loopback redirect URI tried when the first port is taken.
+pub const FALLBACK_REDIRECT_URI: &str = "http://127.0.0.1:10534/";
+/// The default read policy: read and list everything the token can reach, nothing under
+/// `sys/` or `auth/` (the `default` policy still grants what a token needs about itself).
+pub const POLICY_TEXT: &str = r#"# vault-refs: read secrets, nothing else
+path "*"      { capabilities = ["read", "list"] }
+path "sys/*"  { capabilities = ["deny"] }
+path "auth/*" { capabilities = ["deny"] }
+"#;

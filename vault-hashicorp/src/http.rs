@@ -1,0 +1,396 @@
+//! The HTTP side of the Vault API: one `reqwest` client per provider (so reads reuse one
+//! keep-alive connection), a timeout on every call, bounded retries with jittered backoff that
+//! honour `Retry-After`, and the mapping of statuses to error kinds.
+//!
+//! A Vault token is attached only to URLs under the provider's own Vault address, and
+//! redirects are never followed: `X-Vault-Token` is a custom header that an HTTP client would
+//! happily carry to another host.
+
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use url::Url;
+use vault_core::{Error, ErrorKind};
+
+use crate::address::VaultAddress;
+use crate::namespace::Namespace;
+use crate::PROVIDER_ID;
+
+/// How often and how patiently a call is retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all (1 = no retry).
+    pub attempts: u32,
+    /// First backoff; doubled on every retry, with full jitter.
+    pub base_delay: Duration,
+    /// Longest wait between two attempts, `Retry-After` included.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1-based): `Retry-After` when the server sent
+    /// one, else full jitter over an exponential cap.
+    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(d) = retry_after {
+            return d.min(self.max_delay);
+        }
+        let cap = self
+            .base_delay
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(rand::thread_rng().gen_range(millis / 2..=millis.max(1)))
+    }
+}
+
+/// Builds the `reqwest` client of a provider: rustls, no redirects, a timeout on every call.
+pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("vault-hashicorp/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Other,
+                format!("cannot build the HTTP client: {e}"),
+            )
+            .with_provider(PROVIDER_ID)
+        })
+}
+
+/// An answer of the Vault API: status and JSON body (`Null` when empty).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The body of a 2xx reply, else the error for the status.
+    pub fn ok(self, what: &str) -> Result<Value, Error> {
+        if self.status.is_success() {
+            Ok(self.body)
+        } else {
+            Err(status_error(self.status, &self.body, what))
+        }
+    }
+}
+
+/// Vault's error strings of a body `{"errors": [...]}`, joined and made safe to show.
+pub(crate) fn vault_errors(body: &Value) -> String {
+    let joined = body
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default();
+    sanitize(&joined)
+}
+
+/// Collapses whitespace, redacts anything shaped like a token or JWT, and caps the length:
+/// server messages go into our errors, and our errors never carry a secret.
+pub(crate) fn sanitize(text: &str) -> String {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .filter(|w| *w != "*")
+        .map(|w| {
+            let looks_secret = w.starts_with("s.")
+                || w.starts_with("hvs.")
+                || w.starts_with("hvb.")
+                || w.starts_with("b.")
+                || w.starts_with("eyJ")
+                || (w.len() > 40
+                    && w.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
+            if looks_secret && w.len() > 8 {
+                "[redacted]".to_owned()
+            } else {
+                w.to_owned()
+            }
+        })
+        .collect();
+    let mut s = words.join(" ");
+    if s.chars().count() > 240 {
+        s = s.chars().take(240).collect::<String>() + "…";
+    }
+    s
+}
+
+/// The error for a non-2xx status of the Vault API.
+pub(crate) fn status_error(status: StatusCode, body: &Value, what: &str) -> Error {
+    let detail = vault_errors(body);
+    let sealed = detail.to_ascii_lowercase().contains("sealed");
+    let kind = match status.as_u16() {
+        400 | 405 | 422 => ErrorKind::InvalidRequest,
+        401 | 403 => ErrorKind::PermissionDenied,
+        404 => ErrorKind::NotFound,
+        412 | 500 | 502 | 503 | 504 => ErrorKind::Unreachable,
+        429 => ErrorKind::RateLimited,
+        300..=399 => ErrorKind::InvalidResponse,
+        _ => ErrorKind::InvalidResponse,
+    };
+    let mut message = if status == StatusCode::SERVICE_UNAVAILABLE && sealed {
+        format!("{what}: the Vault server is sealed (HTTP 503)")
+    } else if status.is_redirection() {
+        format!("{what}: HTTP {status}: redirect not followed (a token is only sent to its own Vault address)")
+    } else {
+        format!("{what}: HTTP {}", status.as_u16())
+    };
+    if !detail.is_empty() && !sealed {
+        message.push_str(": ");
+        message.push_str(&detail);
+    }
+    Error::new(kind, message).with_provider(PROVIDER_ID)
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+fn retryable_status(status: StatusCode, body: &Value) -> bool {
+    match status.as_u16() {
+        429 | 412 | 500 | 502 | 504 => true,
+        // a sealed server will not unseal in the next second: fail fast
+        503 => !vault_errors(body).to_ascii_lowercase().contains("sealed"),
+        _ => false,
+    }
+}
+
+/// The Vault API of one server and namespace.
+#[derive(Clone, Debug)]
+pub(crate) struct VaultApi {
+    http: reqwest::Client,
+    address: VaultAddress,
+    namespace: Namespace,
+    retry: RetryPolicy,
+}
+
+impl VaultApi {
+    pub fn new(
+        http: reqwest::Client,
+        address: VaultAddress,
+        namespace: Namespace,
+        retry: RetryPolicy,
+    ) -> Self {
+        VaultApi {
+            http,
+            address,
+            namespace,
+            retry,
+        }
+    }
+
+    pub fn address(&self) -> &VaultAddress {
+        &self.address
+    }
+
+    pub fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// `<address>/v1/<segments...>`, each segment percent-encoded (a path never escapes its
+    /// mount through `..` or `%2F` tricks).
+    pub fn url(&self, path: &str) -> Result<Url, Error> {
+        let mut url = self.address.api_url("").map_err(|e| {
+            Error::new(ErrorKind::InvalidConfig, format!("bad Vault address: {e}"))
+                .with_provider(PROVIDER_ID)
+        })?;
+        {
+            let mut segs = url.path_segments_mut().map_err(|_| {
+                Error::new(ErrorKind::InvalidConfig, "bad Vault address").with_provider(PROVIDER_ID)
+            })?;
+            segs.pop_if_empty();
+            for s in path.split('/').filter(|s| !s.is_empty()) {
+                segs.push(s);
+            }
+        }
+        Ok(url)
+    }
+
+    /// One call with retries. `what` names the operation in errors. Statuses that are not
+    /// retried come back as a [`Reply`] for the caller to interpret.
+    pub async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        token: Option<&SecretString>,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Reply, Error> {
+        if token.is_some() && !self.address.owns(&url) {
+            return Err(Error::new(
+                ErrorKind::Other,
+                format!(
+                    "{what}: refusing to send a Vault token outside {}",
+                    self.address
+                ),
+            )
+            .with_provider(PROVIDER_ID));
+        }
+        let attempts = self.retry.attempts.max(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self.http.request(method.clone(), url.clone());
+            if let Some(ns) = self.namespace.header() {
+                req = req.header("X-Vault-Namespace", ns);
+            }
+            if let Some(t) = token {
+                let mut value =
+                    reqwest::header::HeaderValue::from_str(t.expose_secret()).map_err(|_| {
+                        Error::new(
+                            ErrorKind::AuthFailed,
+                            "the Vault token is not a valid header value",
+                        )
+                        .with_provider(PROVIDER_ID)
+                    })?;
+                value.set_sensitive(true);
+                req = req.header("X-Vault-Token", value);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let (err, after): (Option<Error>, Option<Duration>) = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let after = retry_after(resp.headers());
+                    match resp.bytes().await {
+                        Ok(bytes) => {
+                            let body = if bytes.is_empty() {
+                                Value::Null
+                            } else {
+                                serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+                            };
+                            if attempt < attempts && retryable_status(status, &body) {
+                                (None, after)
+                            } else {
+                                return Ok(Reply { status, body });
+                            }
+                        }
+                        Err(e) => (Some(transport_error(&e, what, &self.address)), None),
+                    }
+                }
+                Err(e) => (Some(transport_error(&e, what, &self.address)), None),
+            };
+            if attempt >= attempts {
+                return Err(err.unwrap_or_else(|| {
+                    Error::new(
+                        ErrorKind::Unreachable,
+                        format!("{what}: gave up after {attempts} attempts"),
+                    )
+                    .with_provider(PROVIDER_ID)
+                }));
+            }
+            tokio::time::sleep(self.retry.delay(attempt, after)).await;
+        }
+    }
+}
+
+/// The error for a failed connection, TLS handshake or timeout (the URL is left out).
+pub(crate) fn transport_error(e: &reqwest::Error, what: &str, address: &VaultAddress) -> Error {
+    let (kind, why) = if e.is_timeout() {
+        (ErrorKind::Timeout, "no answer in time")
+    } else if e.is_connect() {
+        (ErrorKind::Unreachable, "cannot connect")
+    } else if e.is_body() || e.is_decode() {
+        (
+            ErrorKind::Unreachable,
+            "the connection broke while reading the answer",
+        )
+    } else {
+        (ErrorKind::Unreachable, "the request failed")
+    };
+    Error::new(kind, format!("{what}: {why} ({address})")).with_provider(PROVIDER_ID)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_kinds() {
+        let b = serde_json::json!({"errors": ["1 error occurred:\n\t* permission denied\n\n"]});
+        let e = status_error(StatusCode::FORBIDDEN, &b, "read secret/x");
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(
+            e.message(),
+            "read secret/x: HTTP 403: 1 error occurred: permission denied"
+        );
+        let sealed = serde_json::json!({"errors": ["Vault is sealed"]});
+        let e = status_error(StatusCode::SERVICE_UNAVAILABLE, &sealed, "read");
+        assert_eq!(e.kind(), ErrorKind::Unreachable);
+        assert!(e.message().contains("sealed"));
+        assert!(e.is_retryable());
+        assert!(!retryable_status(StatusCode::SERVICE_UNAVAILABLE, &sealed));
+        assert_eq!(
+            status_error(StatusCode::NOT_FOUND, &Value::Null, "r").kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            status_error(StatusCode::TOO_MANY_REQUESTS, &Value::Null, "r").kind(),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(
+            status_error(StatusCode::TEMPORARY_REDIRECT, &Value::Null, "r").kind(),
+            ErrorKind::InvalidResponse
+        );
+    }
+
+    #[test]
+    fn sanitize_redacts_token_shapes() {
+        let s = sanitize("bad token s.abcdefghijklmnopqrstuvwx and eyJhbGciOiJSUzI1NiJ9.e30.sig");
+        assert!(!s.contains("s.abcdef") && !s.contains("eyJ"), "{s}");
+        assert!(sanitize(&"x ".repeat(500)).chars().count() <= 241);
+    }
+
+    #[test]
+    fn backoff_is_bounded_and_honours_retry_after() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+        assert_eq!(p.delay(1, Some(Duration::from_secs(600))), p.max_delay);
+        for retry in 1..20 {
+            assert!(p.delay(retry, None) <= p.max_delay);
+        }
+    }
+
+    #[test]
+    fn url_encodes_segments_and_keeps_prefix() {
+        let api = VaultApi::new(
+            reqwest::Client::new(),
+            VaultAddress::parse("https://proxy.example/vault").unwrap(),
+            Namespace::root(),
+            RetryPolicy::default(),
+        );
+        assert_eq!(
+            api.url("secret/data/a b/%2F").unwrap().as_str(),
+            "https://proxy.example/vault/v1/secret/data/a%20b/%252F"
+        );
+    }
+}

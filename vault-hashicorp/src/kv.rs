@@ -1,0 +1,248 @@
+//! KV secrets engines, v1 and v2: which version a mount is (asked once per mount, then
+//! cached), the right read path, version pins, and errors that tell a missing path, a denied
+//! path and a missing key apart.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use reqwest::Method;
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use vault_core::{Error, ErrorKind};
+
+use crate::http::{vault_errors, VaultApi};
+use crate::kv_link::KvLink;
+use crate::PROVIDER_ID;
+
+/// The version of a KV mount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KvVersion {
+    /// KV v1: `GET <mount>/<path>`, `.data` is the secret.
+    V1,
+    /// KV v2: `GET <mount>/data/<path>[?version=N]`, `.data.data` is the secret.
+    V2,
+}
+
+/// One read secret: its data.
+#[derive(Debug)]
+pub(crate) struct KvSecret {
+    pub data: Map<String, Value>,
+}
+
+/// Per-mount KV version cache (keys: mount paths; one cache per provider, so per server and
+/// namespace).
+#[derive(Debug, Default)]
+pub(crate) struct MountCache(Mutex<HashMap<String, KvVersion>>);
+
+impl MountCache {
+    fn get(&self, mount: &str) -> Option<KvVersion> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(mount)
+            .copied()
+    }
+    fn put(&self, mount: &str, v: KvVersion) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(mount.to_owned(), v);
+    }
+    /// Forgets every mount (sign-out: another identity may see other mounts).
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+fn err(kind: ErrorKind, message: String) -> Error {
+    Error::new(kind, message).with_provider(PROVIDER_ID)
+}
+
+/// Asks `sys/internal/ui/mounts/<mount>` (allowed by Vault's `default` policy) whether the
+/// mount is KV v1 or v2. A 404 means a server too old for this endpoint: KV v1, as the Vault
+/// CLI assumes.
+pub(crate) async fn mount_version(
+    api: &VaultApi,
+    cache: &MountCache,
+    token: &SecretString,
+    mount: &str,
+) -> Result<KvVersion, Error> {
+    if let Some(v) = cache.get(mount) {
+        return Ok(v);
+    }
+    let what = format!("detect the KV version of mount `{mount}`");
+    let url = api.url(&format!("sys/internal/ui/mounts/{mount}"))?;
+    let reply = api.call(Method::GET, url, Some(token), None, &what).await?;
+    if reply.status.as_u16() == 404 {
+        cache.put(mount, KvVersion::V1);
+        return Ok(KvVersion::V1);
+    }
+    let body = reply.ok(&what)?;
+    let data = body.get("data").unwrap_or(&Value::Null);
+    let kind = data.get("type").and_then(Value::as_str).unwrap_or("");
+    if kind != "kv" && kind != "generic" {
+        return Err(err(
+            ErrorKind::InvalidLink,
+            format!("mount `{mount}` is a `{kind}` engine, not a KV secrets engine"),
+        ));
+    }
+    let version = match data.pointer("/options/version").and_then(Value::as_str) {
+        Some("2") => KvVersion::V2,
+        _ => KvVersion::V1,
+    };
+    cache.put(mount, version);
+    Ok(version)
+}
+
+/// Reads a secret: 404 is a missing path (or a deleted version), 403 a denied one.
+pub(crate) async fn read(
+    api: &VaultApi,
+    token: &SecretString,
+    version: KvVersion,
+    link: &KvLink,
+) -> Result<KvSecret, Error> {
+    let shown = format!("{}/{}", link.engine, link.path);
+    if version == KvVersion::V1 && link.version.is_some() {
+        return Err(err(
+            ErrorKind::InvalidLink,
+            format!("`{shown}` is on a KV v1 mount, which has no versions: remove `version`"),
+        ));
+    }
+    let mut url = match version {
+        KvVersion::V1 => api.url(&format!("{}/{}", link.engine, link.path))?,
+        KvVersion::V2 => api.url(&format!("{}/data/{}", link.engine, link.path))?,
+    };
+    if let Some(v) = link.version {
+        url.query_pairs_mut().append_pair("version", &v.to_string());
+    }
+    let what = format!("read `{shown}`");
+    let reply = api.call(Method::GET, url, Some(token), None, &what).await?;
+    match reply.status.as_u16() {
+        404 => {
+            // KV v2 answers 404 with metadata for a deleted or destroyed version
+            let meta = reply.body.pointer("/data/metadata");
+            let destroyed = meta
+                .and_then(|m| m.get("destroyed"))
+                .and_then(Value::as_bool)
+                == Some(true);
+            let deleted = meta
+                .and_then(|m| m.get("deletion_time"))
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.is_empty());
+            let pinned = link
+                .version
+                .map_or_else(String::new, |v| format!(" version {v}"));
+            return Err(if destroyed || deleted {
+                err(
+                    ErrorKind::Unavailable,
+                    format!(
+                        "`{shown}`{pinned} was {}",
+                        if destroyed { "destroyed" } else { "deleted" }
+                    ),
+                )
+            } else {
+                err(
+                    ErrorKind::NotFound,
+                    format!("no secret at `{shown}`{pinned}"),
+                )
+            });
+        }
+        403 => {
+            let detail = vault_errors(&reply.body);
+            return Err(err(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "reading `{shown}` is denied{}",
+                    if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {detail}")
+                    }
+                ),
+            ));
+        }
+        _ => {}
+    }
+    let body = reply.ok(&what)?;
+    let data = match version {
+        KvVersion::V1 => body.get("data"),
+        KvVersion::V2 => body.pointer("/data/data"),
+    };
+    let data = data.and_then(Value::as_object).cloned().ok_or_else(|| {
+        err(
+            ErrorKind::InvalidResponse,
+            format!("{what}: the answer holds no secret data"),
+        )
+    })?;
+    Ok(KvSecret { data })
+}
+
+impl KvSecret {
+    /// The value of `key`: strings as they are, other JSON values as JSON text. A missing key
+    /// is [`ErrorKind::NotFound`] naming the key (and the keys that exist, which are names,
+    /// not values).
+    pub fn value(mut self, link: &KvLink) -> Result<SecretString, Error> {
+        let value = self.data.remove(&link.key);
+        let keys: Vec<&String> = self.data.keys().collect();
+        match value {
+            Some(Value::String(s)) => Ok(SecretString::from(s)),
+            Some(Value::Null) | None => Err(err(
+                ErrorKind::NotFound,
+                format!(
+                    "the secret `{}/{}` has no key `{}` (keys: {})",
+                    link.engine,
+                    link.path,
+                    link.key,
+                    if keys.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        keys.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+            )),
+            Some(other) => Ok(SecretString::from(other.to_string())),
+        }
+    }
+}
+
+/// Metadata of a KV v2 secret (`<mount>/metadata/<path>`): current version and dates.
+pub(crate) struct KvMetadata {
+    pub current_version: Option<u64>,
+    pub created: Option<OffsetDateTime>,
+    pub updated: Option<OffsetDateTime>,
+    pub versions: usize,
+}
+
+pub(crate) async fn metadata(
+    api: &VaultApi,
+    token: &SecretString,
+    link: &KvLink,
+) -> Result<KvMetadata, Error> {
+    let shown = format!("{}/{}", link.engine, link.path);
+    let url = api.url(&format!("{}/metadata/{}", link.engine, link.path))?;
+    let what = format!("read the metadata of `{shown}`");
+    let reply = api.call(Method::GET, url, Some(token), None, &what).await?;
+    if reply.status.as_u16() == 404 {
+        return Err(err(ErrorKind::NotFound, format!("no secret at `{shown}`")));
+    }
+    let body = reply.ok(&what)?;
+    let data = body.get("data").unwrap_or(&Value::Null);
+    let date = |k: &str| {
+        data.get(k).and_then(Value::as_str).and_then(|s| {
+            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+        })
+    };
+    Ok(KvMetadata {
+        current_version: data.get("current_version").and_then(Value::as_u64),
+        created: date("created_time"),
+        updated: date("updated_time"),
+        versions: data
+            .get("versions")
+            .and_then(Value::as_object)
+            .map_or(0, Map::len),
+    })
+}

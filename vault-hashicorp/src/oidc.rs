@@ -1,0 +1,230 @@
+//! Vault's OIDC provider as seen by a public client: discovery, the authorization URL (code
+//! flow with PKCE S256, state and nonce) and the code exchange (through the `oauth2` crate).
+//!
+//! The provider's URLs already hold the namespace in their path, so these calls never send
+//! `X-Vault-Namespace` (header and prefix would be concatenated into `team1/team1`).
+
+use std::fmt;
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, Client, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenUrl,
+};
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+use vault_core::{Error, ErrorKind};
+
+use crate::address::{check_scheme, ProviderUrl};
+use crate::http::{sanitize, VaultApi};
+use crate::PROVIDER_ID;
+
+/// What discovery tells about the provider.
+#[derive(Clone, Debug)]
+pub(crate) struct Discovery {
+    pub authorization_endpoint: Url,
+    pub token_endpoint: Url,
+    pub jwks_uri: Url,
+}
+
+fn err(kind: ErrorKind, message: impl Into<String>) -> Error {
+    Error::new(kind, message).with_provider(PROVIDER_ID)
+}
+
+fn endpoint(doc: &Value, key: &str) -> Result<Url, Error> {
+    let text = doc.get(key).and_then(Value::as_str).ok_or_else(|| {
+        err(
+            ErrorKind::InvalidResponse,
+            format!("OIDC discovery has no `{key}`"),
+        )
+    })?;
+    let url = Url::parse(text).map_err(|_| {
+        err(
+            ErrorKind::InvalidResponse,
+            format!("OIDC discovery: `{key}` is not a URL"),
+        )
+    })?;
+    check_scheme(&url, text)
+        .map_err(|e| err(ErrorKind::InvalidResponse, format!("OIDC discovery: {e}")))?;
+    Ok(url)
+}
+
+/// `GET <issuer>/.well-known/openid-configuration`; the issuer it states must be the one
+/// configured (else its id_tokens would not validate, and the URL was wrong).
+pub(crate) async fn discover(api: &VaultApi, provider: &ProviderUrl) -> Result<Discovery, Error> {
+    let what = "OIDC discovery";
+    let url = Url::parse(&provider.endpoint(".well-known/openid-configuration"))
+        .map_err(|_| err(ErrorKind::InvalidConfig, "bad OIDC provider URL"))?;
+    let reply = api.call(Method::GET, url, None, None, what).await?;
+    if reply.status.as_u16() == 404 || reply.status.as_u16() == 400 {
+        return Err(err(
+            ErrorKind::InvalidConfig,
+            format!(
+                "no OIDC provider at {} (HTTP {}): check `oidc_provider_url` and `namespace`",
+                provider.issuer(),
+                reply.status.as_u16()
+            ),
+        ));
+    }
+    let doc = reply.ok(what)?;
+    let issuer = doc.get("issuer").and_then(Value::as_str).unwrap_or("");
+    if issuer.trim_end_matches('/') != provider.issuer() {
+        return Err(err(
+            ErrorKind::InvalidConfig,
+            format!(
+                "the OIDC provider states issuer `{issuer}`, not the configured `{}`",
+                provider.issuer()
+            ),
+        ));
+    }
+    Ok(Discovery {
+        authorization_endpoint: endpoint(&doc, "authorization_endpoint")?,
+        token_endpoint: endpoint(&doc, "token_endpoint")?,
+        jwks_uri: endpoint(&doc, "jwks_uri")?,
+    })
+}
+
+/// The id_token of a token response, redacted in `Debug`.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(transparent)]
+pub(crate) struct IdTokenText(String);
+
+impl fmt::Debug for IdTokenText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The OIDC field of a token response beyond OAuth 2.0's.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub(crate) struct IdTokenFields {
+    id_token: Option<IdTokenText>,
+}
+impl ExtraTokenFields for IdTokenFields {}
+
+type OidcTokenResponse = StandardTokenResponse<IdTokenFields, BasicTokenType>;
+type OidcClient = Client<
+    BasicErrorResponse,
+    OidcTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+
+/// One authorization request in flight: the URL to open and what the callback and the
+/// exchange must match.
+pub(crate) struct AuthRequest {
+    pub url: Url,
+    pub state: SecretString,
+    pub nonce: SecretString,
+    verifier: PkceCodeVerifier,
+    client: OidcClient,
+}
+
+impl fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("url", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the authorization request for `redirect_uri` (the port actually bound).
+pub(crate) fn authorize(
+    disc: &Discovery,
+    client_id: &str,
+    redirect_uri: &str,
+) -> Result<AuthRequest, Error> {
+    let redirect = RedirectUrl::new(redirect_uri.to_owned())
+        .map_err(|_| err(ErrorKind::InvalidConfig, "bad redirect URI"))?;
+    let client: OidcClient = Client::new(ClientId::new(client_id.to_owned()))
+        .set_auth_uri(AuthUrl::from_url(disc.authorization_endpoint.clone()))
+        .set_token_uri(TokenUrl::from_url(disc.token_endpoint.clone()))
+        .set_redirect_uri(redirect)
+        // a public client: client_id in the form body, no secret, no Basic auth header
+        .set_auth_type(AuthType::RequestBody);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let nonce = CsrfToken::new_random();
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scope(Scope::new("openid".to_owned()))
+        .set_pkce_challenge(challenge)
+        .add_extra_param("nonce", nonce.secret().clone())
+        .url();
+    Ok(AuthRequest {
+        url,
+        state: SecretString::from(state.secret().clone()),
+        nonce: SecretString::from(nonce.secret().clone()),
+        verifier,
+        client,
+    })
+}
+
+impl AuthRequest {
+    /// Exchanges the code for tokens and returns the id_token (not yet validated).
+    pub async fn exchange(
+        self,
+        http: &reqwest::Client,
+        code: SecretString,
+    ) -> Result<SecretString, Error> {
+        let resp = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.expose_secret().to_owned()))
+            .set_pkce_verifier(self.verifier)
+            .request_async(http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => err(
+                    ErrorKind::AuthFailed,
+                    format!(
+                        "the OIDC token endpoint refused the code: {}{}",
+                        r.error().as_ref(),
+                        r.error_description()
+                            .map(|d| format!(" ({})", sanitize(d)))
+                            .unwrap_or_default()
+                    ),
+                ),
+                RequestTokenError::Request(e) => {
+                    let timeout =
+                        matches!(&e, oauth2::HttpClientError::Reqwest(r) if r.is_timeout());
+                    err(
+                        if timeout {
+                            ErrorKind::Timeout
+                        } else {
+                            ErrorKind::Unreachable
+                        },
+                        "cannot reach the OIDC token endpoint",
+                    )
+                }
+                RequestTokenError::Parse(..) => err(
+                    ErrorKind::InvalidResponse,
+                    "the OIDC token endpoint answered something that is not a token response",
+                ),
+                RequestTokenError::Other(o) => err(
+                    ErrorKind::InvalidResponse,
+                    format!("OIDC token endpoint: {}", sanitize(&o)),
+                ),
+            })?;
+        use oauth2::TokenResponse;
+        let id = resp.extra_fields().id_token.clone().ok_or_else(|| {
+            err(
+                ErrorKind::InvalidResponse,
+                "the OIDC token response has no id_token (is `openid` in the scopes?)",
+            )
+        })?;
+        let _ = resp.access_token();
+        Ok(SecretString::from(id.0))
+    }
+}
