@@ -1,0 +1,278 @@
+//! The signed-in state: the credentials every call starts from (base keys, or the MFA session
+//! made from them), and single-flight sign-in.
+//!
+//! Concurrent fetches that need a sign-in share one: the first runs it (and asks for the MFA
+//! code once), the others wait and use its result, success or failure. A session that ends is
+//! reported as [`ErrorKind::SessionExpired`] until the host signs in again: a new MFA prompt
+//! must be the host's decision, not a side effect of a background fetch.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use time::{Duration, OffsetDateTime};
+use vault_core::{Error, ErrorKind, SessionState};
+
+use crate::credentials::Credentials;
+use crate::PROVIDER_ID;
+
+/// A session counts as ended this long before its credentials do, so that a call signed just
+/// before the end does not fail in flight.
+pub const EXPIRY_MARGIN: Duration = Duration::seconds(30);
+
+/// An established session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub creds: Arc<Credentials>,
+    pub until: Option<OffsetDateTime>,
+}
+
+enum Slot {
+    /// Never signed in: the first fetch signs in.
+    Fresh,
+    Active(Arc<Session>),
+    /// Signed out by the host: no automatic sign-in.
+    SignedOut,
+    Expired,
+}
+
+struct State {
+    slot: Slot,
+    /// Counts sign-in attempts, so that waiters learn whether one ran while they waited.
+    attempt: u64,
+    last_failure: Option<(u64, Error)>,
+}
+
+/// The session and the gate that makes sign-in single-flight.
+pub(crate) struct SessionManager {
+    state: Mutex<State>,
+    gate: tokio::sync::Mutex<()>,
+}
+
+impl SessionManager {
+    pub fn new() -> Self {
+        SessionManager {
+            state: Mutex::new(State {
+                slot: Slot::Fresh,
+                attempt: 0,
+                last_failure: None,
+            }),
+            gate: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The usable session at `now`, `Ok(None)` when a first sign-in is due, or why not.
+    fn current(state: &mut State, now: OffsetDateTime) -> Result<Option<Arc<Session>>, Error> {
+        match &state.slot {
+            Slot::Fresh => Ok(None),
+            Slot::Active(s) => match s.until {
+                Some(until) if until - EXPIRY_MARGIN <= now => {
+                    state.slot = Slot::Expired;
+                    Err(expired())
+                }
+                _ => Ok(Some(s.clone())),
+            },
+            Slot::SignedOut => Err(Error::new(
+                ErrorKind::SignedOut,
+                "signed out of AWS: sign in again",
+            )
+            .with_provider(PROVIDER_ID)),
+            Slot::Expired => Err(expired()),
+        }
+    }
+
+    /// The session, signing in with `establish` when none was made yet.
+    pub async fn get_or_sign_in<F, Fut>(
+        &self,
+        now: OffsetDateTime,
+        establish: F,
+    ) -> Result<Arc<Session>, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Session, Error>>,
+    {
+        let seen = {
+            let mut st = self.lock();
+            match Self::current(&mut st, now)? {
+                Some(s) => return Ok(s),
+                None => st.attempt,
+            }
+        };
+        let _gate = self.gate.lock().await;
+        let attempt = {
+            let mut st = self.lock();
+            if let Some(s) = Self::current(&mut st, now)? {
+                return Ok(s);
+            }
+            if st.attempt != seen {
+                if let Some((a, e)) = &st.last_failure {
+                    if *a == st.attempt {
+                        return Err(e.clone());
+                    }
+                }
+            }
+            st.attempt += 1;
+            st.attempt
+        };
+        self.finish(attempt, establish().await)
+    }
+
+    /// Signs in again whatever the state, replacing the session.
+    pub async fn sign_in<F, Fut>(&self, establish: F) -> Result<Arc<Session>, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Session, Error>>,
+    {
+        let _gate = self.gate.lock().await;
+        let attempt = {
+            let mut st = self.lock();
+            st.attempt += 1;
+            st.attempt
+        };
+        self.finish(attempt, establish().await)
+    }
+
+    fn finish(&self, attempt: u64, result: Result<Session, Error>) -> Result<Arc<Session>, Error> {
+        let mut st = self.lock();
+        match result {
+            Ok(s) => {
+                let s = Arc::new(s);
+                st.slot = Slot::Active(s.clone());
+                st.last_failure = None;
+                Ok(s)
+            }
+            Err(e) => {
+                st.last_failure = Some((attempt, e.clone()));
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets the session; fetches fail with "signed out" until the next sign-in.
+    pub fn sign_out(&self) {
+        let mut st = self.lock();
+        st.slot = Slot::SignedOut;
+        st.last_failure = None;
+    }
+
+    /// Marks `session` as ended (AWS said its token expired), if it is still the current one.
+    pub fn expire(&self, session: &Arc<Session>) {
+        let mut st = self.lock();
+        if matches!(&st.slot, Slot::Active(s) if Arc::ptr_eq(s, session)) {
+            st.slot = Slot::Expired;
+        }
+    }
+
+    /// The state at `now`, as the host sees it.
+    pub fn state(&self, now: OffsetDateTime) -> SessionState {
+        let st = self.lock();
+        match &st.slot {
+            Slot::Fresh | Slot::SignedOut => SessionState::SignedOut,
+            Slot::Expired => SessionState::Expired,
+            Slot::Active(s) => match s.until {
+                Some(until) if until - EXPIRY_MARGIN <= now => SessionState::Expired,
+                until => SessionState::SignedIn { until },
+            },
+        }
+    }
+}
+
+fn expired() -> Error {
+    Error::new(
+        ErrorKind::SessionExpired,
+        "the AWS MFA session has ended: sign in again",
+    )
+    .with_provider(PROVIDER_ID)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn t0() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
+    }
+
+    fn session(until: Option<OffsetDateTime>) -> Session {
+        Session {
+            creds: Arc::new(Credentials::new("AKIA", "s")),
+            until,
+        }
+    }
+
+    #[tokio::test]
+    async fn expiry_then_typed_error_until_sign_in() {
+        let m = SessionManager::new();
+        assert_eq!(m.state(t0()), SessionState::SignedOut);
+        let until = t0() + Duration::hours(1);
+        m.get_or_sign_in(t0(), || async move { Ok(session(Some(until))) })
+            .await
+            .unwrap();
+        assert_eq!(m.state(t0()), SessionState::SignedIn { until: Some(until) });
+        let later = until;
+        let e = m
+            .get_or_sign_in(later, || async { panic!("no silent sign-in after expiry") })
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::SessionExpired);
+        assert_eq!(m.state(later), SessionState::Expired);
+        m.sign_in(|| async { Ok(session(None)) }).await.unwrap();
+        assert!(m
+            .get_or_sign_in(later, || async { unreachable!() })
+            .await
+            .is_ok());
+        m.sign_out();
+        let e = m
+            .get_or_sign_in(later, || async { panic!("no sign-in after sign-out") })
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::SignedOut);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_uses_sign_in_once_and_share_failure() {
+        let m = Arc::new(SessionManager::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (m, calls) = (m.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                m.get_or_sign_in(t0(), || async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    Err::<Session, _>(Error::new(ErrorKind::Cancelled, "no code"))
+                })
+                .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap_err().kind(), ErrorKind::Cancelled);
+        }
+        // Everyone who queued behind the failing attempt got its error; only callers that
+        // arrived after it finished may try again.
+        assert!(calls.load(Ordering::SeqCst) < 8);
+
+        let m = Arc::new(SessionManager::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (m, calls) = (m.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                m.get_or_sign_in(t0(), || async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    Ok(session(None))
+                })
+                .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

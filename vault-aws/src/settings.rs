@@ -1,0 +1,235 @@
+//! The `[integrations.aws]` table of the config file, and the environment variables the AWS
+//! tools read, turned into an [`AwsProvider`].
+//!
+//! ```toml
+//! [integrations.aws]
+//! region = "us-east-1"                      # else AWS_REGION, AWS_DEFAULT_REGION, us-east-1
+//! credentials_file = "~/.aws/credentials"   # optional
+//! profile = "main"                          # optional; else profiles `main`, then `default`
+//! endpoint_url = "http://127.0.0.1:5000"    # optional; for tests and private endpoints
+//! mfa_serial = "arn:aws:iam::123456789012:mfa/alice"  # optional; else discovered
+//! discover_mfa = true                       # optional; false: never ask for an MFA code
+//! ```
+//!
+//! Credentials: naming `credentials_file` or `profile` reads that file only (a profile asked
+//! for by name must exist there). Otherwise `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
+//! (and `AWS_SESSION_TOKEN`), then the credentials file (`AWS_SHARED_CREDENTIALS_FILE` or
+//! `~/.aws/credentials`, profile `AWS_PROFILE`, else `main`, then `default`).
+//!
+//! Endpoints, as the AWS tools rank them: `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
+//! `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_IAM` for one service, then `AWS_ENDPOINT_URL`,
+//! then `endpoint_url` here, then AWS's own.
+
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use vault_core::{ConfigError, DynProvider, Environment, IntegrationSettings, MapEnv};
+
+use crate::credential_source::{CredentialSource, ProfileFileSource};
+use crate::endpoint::{check_endpoint_url, Endpoints, Service};
+use crate::mfa::Mfa;
+use crate::partition::is_valid_region;
+use crate::provider::{AwsProvider, DEFAULT_REGION};
+
+/// The keys of `[integrations.aws]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    /// The region of STS calls.
+    pub region: Option<String>,
+    /// The shared credentials file to read.
+    pub credentials_file: Option<String>,
+    /// The profile to use in it.
+    pub profile: Option<String>,
+    /// One endpoint for every service.
+    pub endpoint_url: Option<String>,
+    /// The MFA device to ask a code for.
+    pub mfa_serial: Option<String>,
+    /// Whether to look for the user's MFA devices when `mfa_serial` is not given (default true).
+    pub discover_mfa: Option<bool>,
+}
+
+/// The variables a provider reads later (at sign-in), copied when it is built: the provider
+/// outlives the borrowed environment it was built from.
+const ENV_VARS: [&str; 7] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_PROFILE",
+    "HOME",
+    "USERPROFILE",
+];
+
+fn nonempty(env: &dyn Environment, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.expose_secret().trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+impl AwsSettings {
+    /// A provider for these settings and `env`.
+    pub fn build(
+        &self,
+        settings: &IntegrationSettings,
+        env: &dyn Environment,
+    ) -> Result<AwsProvider, ConfigError> {
+        let region = self
+            .region
+            .clone()
+            .or_else(|| nonempty(env, "AWS_REGION"))
+            .or_else(|| nonempty(env, "AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+        if !is_valid_region(&region) {
+            return Err(settings.error(format!(
+                "`region`: `{region}` is not a region (expected something like us-east-1)"
+            )));
+        }
+
+        let source = if self.credentials_file.is_some() || self.profile.is_some() {
+            if self.profile.as_deref().is_some_and(|p| p.trim().is_empty()) {
+                return Err(settings.error("`profile` is empty"));
+            }
+            CredentialSource::ProfileFile(ProfileFileSource {
+                path: self.credentials_file.clone(),
+                profile: self.profile.clone(),
+            })
+        } else {
+            CredentialSource::default_chain()
+        };
+
+        let url = |what: &str, text: &str| {
+            check_endpoint_url(text).map_err(|e| settings.error(format!("{what}: {}", e.message())))
+        };
+        let mut endpoints = Endpoints::default();
+        if let Some(u) = nonempty(env, "AWS_ENDPOINT_URL") {
+            endpoints = endpoints.all(url("AWS_ENDPOINT_URL", &u)?);
+        } else if let Some(u) = &self.endpoint_url {
+            endpoints = endpoints.all(url("`endpoint_url`", u)?);
+        }
+        for service in [Service::SecretsManager, Service::Sts, Service::Iam] {
+            let var = format!("AWS_ENDPOINT_URL_{}", service.env_suffix());
+            if let Some(u) = nonempty(env, &var) {
+                endpoints = endpoints.service(service, url(&var, &u)?);
+            }
+        }
+
+        let mfa = match (&self.mfa_serial, self.discover_mfa) {
+            (Some(s), _) if !s.trim().is_empty() => Mfa::Serial(s.trim().to_owned()),
+            (Some(_), _) => return Err(settings.error("`mfa_serial` is empty")),
+            (None, Some(false)) => Mfa::Off,
+            (None, _) => Mfa::Discover,
+        };
+
+        let mut snapshot = MapEnv::new();
+        for name in ENV_VARS {
+            if let Some(v) = env.var(name) {
+                snapshot = snapshot.with(name, v.expose_secret());
+            }
+        }
+
+        AwsProvider::builder()
+            .region(region)
+            .credentials(source)
+            .endpoints(endpoints)
+            .mfa(mfa)
+            .env(Arc::new(snapshot))
+            .build()
+            .map_err(|e| settings.error(e.message().to_owned()))
+    }
+}
+
+/// Builds the AWS provider from the config file's `[integrations.aws]` table (an absent table
+/// arrives as an empty one) and the environment.
+pub fn from_settings(
+    settings: &IntegrationSettings,
+    env: &dyn Environment,
+) -> Result<DynProvider, ConfigError> {
+    let s: AwsSettings = settings.deserialize()?;
+    Ok(Arc::new(s.build(settings, env)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(toml_text: &str) -> IntegrationSettings {
+        let config =
+            vault_core::Config::parse(&format!("[integrations.aws]\n{toml_text}")).unwrap();
+        config.integrations.values().next().unwrap().clone()
+    }
+
+    fn err(r: Result<DynProvider, ConfigError>) -> ConfigError {
+        match r {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn empty_table_builds() {
+        let p = from_settings(&settings(""), &MapEnv::new()).unwrap();
+        assert_eq!(p.id().as_str(), "aws");
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = err(from_settings(
+            &settings("regoin = \"us-east-1\""),
+            &MapEnv::new(),
+        ));
+        assert!(e.to_string().contains("regoin"), "{e}");
+    }
+
+    #[test]
+    fn region_from_config_then_env() {
+        let s: AwsSettings = settings("").deserialize().unwrap();
+        let p = s
+            .build(
+                &settings(""),
+                &MapEnv::new().with("AWS_REGION", "eu-west-1"),
+            )
+            .unwrap();
+        assert_eq!(p.region(), "eu-west-1");
+        let p = s
+            .build(
+                &settings(""),
+                &MapEnv::new().with("AWS_DEFAULT_REGION", "eu-central-1"),
+            )
+            .unwrap();
+        assert_eq!(p.region(), "eu-central-1");
+        let s: AwsSettings = settings("region = \"ap-south-1\"").deserialize().unwrap();
+        let p = s
+            .build(
+                &settings(""),
+                &MapEnv::new().with("AWS_REGION", "eu-west-1"),
+            )
+            .unwrap();
+        assert_eq!(p.region(), "ap-south-1");
+        let e = err(from_settings(
+            &settings("region = \"US-EAST\""),
+            &MapEnv::new(),
+        ));
+        assert!(e.to_string().contains("`region`"), "{e}");
+    }
+
+    #[test]
+    fn endpoint_checks() {
+        let e = err(from_settings(
+            &settings("endpoint_url = \"http://example.com:5000\""),
+            &MapEnv::new(),
+        ));
+        assert!(e.to_string().contains("loopback"), "{e}");
+        let e = err(from_settings(
+            &settings(""),
+            &MapEnv::new().with("AWS_ENDPOINT_URL_STS", "ftp://x"),
+        ));
+        assert!(e.to_string().contains("AWS_ENDPOINT_URL_STS"), "{e}");
+        assert!(from_settings(
+            &settings("endpoint_url = \"http://127.0.0.1:5000\"\nmfa_serial = \"arn:aws:iam::123456789012:mfa/a\"\nprofile = \"x\"\ncredentials_file = \"/tmp/c\"\ndiscover_mfa = false"),
+            &MapEnv::new()
+        )
+        .is_ok());
+    }
+}
