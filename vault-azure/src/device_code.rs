@@ -1,0 +1,65 @@
+//! Device code sign-in (RFC 8628) for machines without a browser: the host shows a short
+//! code and a URL, the user signs in on another device, we poll the token endpoint at the
+//! interval the server asks (`slow_down` widens it) until the code expires.
+
+use std::time::Duration;
+
+use oauth2::{DeviceAuthorizationResponse, DeviceAuthorizationUrl, ExtraDeviceAuthorizationFields};
+use serde::{Deserialize, Serialize};
+use url::Url;
+use vault_core::{DeviceCode, Error, ErrorKind, Interaction, ProviderId};
+
+use crate::oauth_context::{bad_url, OAuthContext};
+use crate::token_cache::TokenSet;
+use crate::token_error::{map_token_error, Grant};
+use crate::PROVIDER_ID;
+
+/// Entra adds a ready-made instruction text to the device authorization response.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+struct EntraDeviceFields {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl ExtraDeviceAuthorizationFields for EntraDeviceFields {}
+
+/// Runs the whole device code sign-in; gives up after `timeout` or when the code expires.
+pub(crate) async fn sign_in(
+    ctx: &OAuthContext<'_>,
+    interaction: &dyn Interaction,
+    timeout: Duration,
+) -> Result<TokenSet, Error> {
+    let client = ctx.token_client()?.set_device_authorization_url(
+        DeviceAuthorizationUrl::new(ctx.authority.device_code_url()).map_err(|_| bad_url())?,
+    );
+    let details: DeviceAuthorizationResponse<EntraDeviceFields> = client
+        .exchange_device_code()
+        .add_scopes(ctx.user_scopes())
+        .request_async(ctx.transport)
+        .await
+        .map_err(|e| map_token_error(Grant::DeviceStart, e))?;
+    let verification_uri = Url::parse(details.verification_uri().as_str()).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidResponse,
+            "the device authorization response has no valid verification URL",
+        )
+        .with_provider(ProviderId::from_static(PROVIDER_ID))
+    })?;
+    interaction
+        .show_device_code(&DeviceCode {
+            verification_uri,
+            user_code: details.user_code().secret().clone(),
+            message: details.extra_fields().message.clone(),
+        })
+        .await?;
+    let response = client
+        .exchange_device_access_token(&details)
+        .set_max_backoff_interval(Duration::from_secs(30))
+        .request_async(ctx.transport, tokio::time::sleep, Some(timeout))
+        .await
+        .map_err(|e| map_token_error(Grant::Device, e))?;
+    Ok(TokenSet::from_response(
+        &response,
+        ctx.transport.clock().now(),
+    ))
+}

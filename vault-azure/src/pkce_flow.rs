@@ -1,0 +1,70 @@
+//! Browser sign-in: authorization code + PKCE (S256) + state + nonce, with the loopback
+//! redirect (RFC 8252). The verifier never leaves this process; the code is useless without
+//! it, so a code intercepted on the way to the loopback listener cannot be redeemed.
+
+use std::time::Duration;
+
+use oauth2::{AuthUrl, AuthorizationCode, CsrfToken, PkceCodeChallenge, RedirectUrl};
+use secrecy::ExposeSecret;
+use url::Url;
+use vault_core::{Error, ErrorKind, Interaction, ProviderId};
+
+use crate::loopback::LoopbackListener;
+use crate::oauth_context::{bad_url, OAuthContext};
+use crate::token_cache::TokenSet;
+use crate::token_error::{map_token_error, Grant};
+use crate::PROVIDER_ID;
+
+/// Runs the whole browser sign-in and returns the tokens.
+pub(crate) async fn sign_in(
+    ctx: &OAuthContext<'_>,
+    redirect_uri: &Url,
+    interaction: &dyn Interaction,
+    timeout: Duration,
+) -> Result<TokenSet, Error> {
+    let listener = LoopbackListener::bind(redirect_uri).await?;
+    let client = ctx
+        .token_client()?
+        .set_auth_uri(AuthUrl::new(ctx.authority.authorize_url()).map_err(|_| bad_url())?)
+        .set_redirect_uri(RedirectUrl::from_url(listener.redirect_uri().clone()));
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let nonce = CsrfToken::new_random();
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(ctx.user_scopes())
+        .add_extra_param("nonce", nonce.secret())
+        .add_extra_param("response_mode", "query")
+        .set_pkce_challenge(challenge)
+        .url();
+
+    // Wait on the listener while the host opens the URL: a headless host may only return
+    // from `open_url` once its "browser" has reached the listener.
+    let accept = listener.accept(state.secret(), timeout);
+    tokio::pin!(accept);
+    let callback = tokio::select! {
+        cb = &mut accept => cb?,
+        opened = interaction.open_url(&url) => {
+            opened?;
+            accept.await?
+        }
+    };
+    if let Some(iss) = &callback.iss {
+        if !ctx.authority.issued(iss) {
+            return Err(Error::new(
+                ErrorKind::AuthFailed,
+                "the sign-in response names another issuer than the configured authority",
+            )
+            .with_provider(ProviderId::from_static(PROVIDER_ID)));
+        }
+    }
+    let now = ctx.transport.clock().now();
+    let response = client
+        .exchange_code(AuthorizationCode::new(
+            callback.code.expose_secret().to_owned(),
+        ))
+        .set_pkce_verifier(verifier)
+        .request_async(ctx.transport)
+        .await
+        .map_err(|e| map_token_error(Grant::Code, e))?;
+    Ok(TokenSet::from_response(&response, now))
+}

@@ -1,0 +1,148 @@
+//! The session: the newest access and refresh token, held in memory only.
+//!
+//! Rotation: every token response replaces the whole set, so the newest refresh token always
+//! replaces the old one (an identity provider that rotates refresh tokens revokes the whole
+//! grant when an old one is replayed). A response without a refresh token keeps the current
+//! one, as Entra may omit it.
+
+use oauth2::TokenResponse;
+use secrecy::SecretString;
+use time::{Duration, OffsetDateTime};
+use vault_core::SessionState;
+
+/// Renew this long before the access token expires: the token must still be valid when it
+/// reaches Key Vault, and clocks differ.
+pub const REFRESH_SKEW: Duration = Duration::minutes(5);
+
+/// The tokens of a signed-in session.
+pub struct TokenSet {
+    /// The bearer for Key Vault.
+    pub(crate) access: SecretString,
+    /// When the access token expires.
+    pub(crate) expires_at: OffsetDateTime,
+    /// The refresh token, if the flow gave one.
+    pub(crate) refresh: Option<SecretString>,
+}
+
+impl TokenSet {
+    /// From a token response received at `now` (no `expires_in`: one hour, Entra's default).
+    pub(crate) fn from_response(
+        r: &oauth2::basic::BasicTokenResponse,
+        now: OffsetDateTime,
+    ) -> Self {
+        let ttl = r
+            .expires_in()
+            .and_then(|d| Duration::try_from(d).ok())
+            .unwrap_or(Duration::hours(1));
+        TokenSet {
+            access: SecretString::from(r.access_token().secret().as_str()),
+            expires_at: now + ttl,
+            refresh: r
+                .refresh_token()
+                .map(|t| SecretString::from(t.secret().as_str())),
+        }
+    }
+
+    /// This set after a refresh answered `next`: the new refresh token wins, the old one is
+    /// kept only when no new one came.
+    pub(crate) fn rotated(self, next: TokenSet) -> TokenSet {
+        TokenSet {
+            refresh: next.refresh.or(self.refresh),
+            ..next
+        }
+    }
+
+    /// Whether the access token is still good at `now`, with [`REFRESH_SKEW`] to spare.
+    pub(crate) fn fresh_at(&self, now: OffsetDateTime) -> bool {
+        self.expires_at - REFRESH_SKEW > now
+    }
+
+    /// When the access token expires.
+    pub fn expires_at(&self) -> OffsetDateTime {
+        self.expires_at
+    }
+
+    /// Whether a refresh token is held.
+    pub fn has_refresh_token(&self) -> bool {
+        self.refresh.is_some()
+    }
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .field("refresh", &self.refresh.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+/// Where the session stands.
+#[derive(Debug, Default)]
+pub(crate) enum Slot {
+    /// Nobody signed in (yet, or after sign-out).
+    #[default]
+    SignedOut,
+    /// Tokens at hand.
+    Active(TokenSet),
+    /// Renewal failed: only a new sign-in helps.
+    Expired,
+}
+
+impl Slot {
+    /// The state core sees. With a refresh token (or unattended credentials) the session has
+    /// no known end: it is renewed silently.
+    pub(crate) fn state(&self, renewable: bool) -> SessionState {
+        match self {
+            Slot::SignedOut => SessionState::SignedOut,
+            Slot::Expired => SessionState::Expired,
+            Slot::Active(t) if t.refresh.is_some() || renewable => {
+                SessionState::SignedIn { until: None }
+            }
+            Slot::Active(t) => SessionState::SignedIn {
+                until: Some(t.expires_at),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn set(access: &str, refresh: Option<&str>) -> TokenSet {
+        TokenSet {
+            access: access.into(),
+            expires_at: OffsetDateTime::UNIX_EPOCH + Duration::hours(1),
+            refresh: refresh.map(SecretString::from),
+        }
+    }
+
+    #[test]
+    fn newest_refresh_token_wins() {
+        let s = set("a1", Some("r1")).rotated(set("a2", Some("r2")));
+        assert_eq!(s.access.expose_secret(), "a2");
+        assert_eq!(s.refresh.as_ref().unwrap().expose_secret(), "r2");
+        let s = s.rotated(set("a3", None));
+        assert_eq!(s.access.expose_secret(), "a3");
+        assert_eq!(s.refresh.as_ref().unwrap().expose_secret(), "r2");
+    }
+
+    #[test]
+    fn freshness_has_skew() {
+        let s = set("a", None);
+        let exp = s.expires_at;
+        assert!(s.fresh_at(exp - Duration::minutes(6)));
+        assert!(!s.fresh_at(exp - Duration::minutes(4)));
+        assert_eq!(
+            Slot::Active(set("a", None)).state(false),
+            SessionState::SignedIn { until: Some(exp) }
+        );
+        assert_eq!(
+            Slot::Active(set("a", Some("r"))).state(false),
+            SessionState::SignedIn { until: None }
+        );
+    }
+}
