@@ -1,0 +1,159 @@
+//! Shared pieces of the integration tests: a headless "browser" Interaction and helpers.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use url::Url;
+use vault_core::{DeviceCode, Error, ErrorKind, Interaction};
+
+/// A variable the peer harness sets; panics with a clear message when it is missing.
+pub fn peer_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} not set: run the tests through .ci/test, which starts the peers (or: .ci/peers/start.sh oidc; set -a; . ~/.cache/vault-refs-peers/run/all.env; set +a)")
+    })
+}
+
+/// Plays the user's browser: follows the identity provider's redirects with a cookie jar
+/// until a `Location` leaves the provider's origin (the loopback redirect), then GETs it.
+pub struct HeadlessBrowser {
+    http: reqwest::Client,
+    /// How many times the provider asked to open a URL (= interactive sign-ins).
+    pub opened: AtomicUsize,
+    /// The callback URLs delivered, newest last.
+    pub callbacks: Mutex<Vec<Url>>,
+    /// When set, the code of this callback is delivered instead of the fresh one (replay).
+    pub replay_code_of: Mutex<Option<Url>>,
+    /// Authorization request URLs seen.
+    pub authorize_urls: Mutex<Vec<Url>>,
+}
+
+impl Default for HeadlessBrowser {
+    fn default() -> Self {
+        HeadlessBrowser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            opened: AtomicUsize::new(0),
+            callbacks: Mutex::new(Vec::new()),
+            replay_code_of: Mutex::new(None),
+            authorize_urls: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl HeadlessBrowser {
+    pub fn opened(&self) -> usize {
+        self.opened.load(Ordering::SeqCst)
+    }
+}
+
+fn browser_error(msg: String) -> Error {
+    Error::new(ErrorKind::Other, msg)
+}
+
+#[async_trait]
+impl Interaction for HeadlessBrowser {
+    async fn open_url(&self, url: &Url) -> Result<(), Error> {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        self.authorize_urls.lock().unwrap().push(url.clone());
+        let origin = url.origin();
+        let mut jar: BTreeMap<String, String> = BTreeMap::new();
+        let mut current = url.clone();
+        for _hop in 0..20 {
+            let cookie = jar
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let mut req = self.http.get(current.clone());
+            if !cookie.is_empty() {
+                req = req.header(reqwest::header::COOKIE, cookie);
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| browser_error(format!("browser GET failed: {e}")))?;
+            for sc in resp.headers().get_all(reqwest::header::SET_COOKIE) {
+                let sc = sc.to_str().unwrap_or_default();
+                if let Some((k, v)) = sc.split(';').next().and_then(|kv| kv.split_once('=')) {
+                    jar.insert(k.trim().to_owned(), v.trim().to_owned());
+                }
+            }
+            let status = resp.status();
+            let Some(loc) = resp.headers().get(reqwest::header::LOCATION) else {
+                let body = resp.text().await.unwrap_or_default();
+                return Err(browser_error(format!(
+                    "no redirect at {current} (HTTP {status}): {}",
+                    body.chars().take(300).collect::<String>()
+                )));
+            };
+            let next = current.join(loc.to_str().unwrap()).unwrap();
+            if next.origin() != origin {
+                let mut deliver = next.clone();
+                self.callbacks.lock().unwrap().push(next.clone());
+                if let Some(old) = self.replay_code_of.lock().unwrap().clone() {
+                    let old_code = old
+                        .query_pairs()
+                        .find(|(k, _)| k == "code")
+                        .unwrap()
+                        .1
+                        .into_owned();
+                    let pairs: Vec<(String, String)> = next
+                        .query_pairs()
+                        .map(|(k, v)| {
+                            let v = if k == "code" {
+                                old_code.clone()
+                            } else {
+                                v.into_owned()
+                            };
+                            (k.into_owned(), v)
+                        })
+                        .collect();
+                    deliver.query_pairs_mut().clear().extend_pairs(pairs);
+                }
+                let r = self
+                    .http
+                    .get(deliver)
+                    .send()
+                    .await
+                    .map_err(|e| browser_error(format!("loopback GET failed: {e}")))?;
+                let page = r.text().await.unwrap_or_default();
+                assert!(page.contains("close this tab"), "loopback page: {page}");
+                return Ok(());
+            }
+            current = next;
+        }
+        Err(browser_error("too many redirects".into()))
+    }
+
+    async fn show_device_code(&self, _code: &DeviceCode) -> Result<(), Error> {
+        Err(browser_error(
+            "this browser does not do device codes".into(),
+        ))
+    }
+
+    async fn ask_mfa_code(&self, _serial: &str) -> Result<SecretString, Error> {
+        Err(browser_error("no MFA here".into()))
+    }
+}
+
+/// An interaction that must never be used (silent renewals).
+pub struct NoUser;
+
+#[async_trait]
+impl Interaction for NoUser {
+    async fn open_url(&self, url: &Url) -> Result<(), Error> {
+        panic!("unexpected interactive sign-in: {url}")
+    }
+    async fn show_device_code(&self, _code: &DeviceCode) -> Result<(), Error> {
+        panic!("unexpected device code sign-in")
+    }
+    async fn ask_mfa_code(&self, _serial: &str) -> Result<SecretString, Error> {
+        panic!("unexpected MFA prompt")
+    }
+}
