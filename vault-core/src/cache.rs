@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
-use crate::link::{Locator, ProviderId};
+use crate::link::{BuildLocatorHasher, Locator, ProviderId};
 
 /// Default time to live: 60 minutes.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60 * 60);
@@ -63,14 +63,20 @@ impl Default for CacheConfig {
 
 struct Entry {
     value: SharedSecret,
-    fetched_at: OffsetDateTime,
+    /// Unix time in nanoseconds: plain integer comparisons on the hot path.
+    fetched_at: i128,
+}
+
+fn nanos(t: OffsetDateTime) -> i128 {
+    t.unix_timestamp_nanos()
 }
 
 type FlightResult = Option<Result<SharedSecret, Error>>;
 
 struct State {
     ttl: Duration,
-    entries: LruCache<Locator, Entry>,
+    ttl_nanos: i128,
+    entries: LruCache<Locator, Entry, BuildLocatorHasher>,
     inflight: HashMap<Locator, watch::Receiver<FlightResult>>,
     /// Bumped by every reset that touches a provider: a fetch that started before it must not
     /// store its (possibly stale) result.
@@ -86,8 +92,8 @@ impl State {
         )
     }
 
-    fn fresh(&mut self, key: &Locator, now: OffsetDateTime) -> Option<SharedSecret> {
-        let ttl = self.ttl;
+    fn fresh(&mut self, key: &Locator, now: i128) -> Option<SharedSecret> {
+        let ttl = self.ttl_nanos;
         match self.entries.get(key) {
             Some(e) if now - e.fetched_at < ttl => Some(e.value.clone()),
             Some(_) => {
@@ -99,9 +105,9 @@ impl State {
     }
 
     /// Drops expired values from the cold end of the LRU list.
-    fn purge_cold_expired(&mut self, now: OffsetDateTime) {
+    fn purge_cold_expired(&mut self, now: i128) {
         while let Some((_, e)) = self.entries.peek_lru() {
-            if now - e.fetched_at >= self.ttl {
+            if now - e.fetched_at >= self.ttl_nanos {
                 self.entries.pop_lru();
             } else {
                 break;
@@ -129,7 +135,8 @@ impl Cache {
                 clock,
                 state: Mutex::new(State {
                     ttl: config.ttl,
-                    entries: LruCache::new(config.capacity),
+                    ttl_nanos: config.ttl.as_nanos() as i128,
+                    entries: LruCache::with_hasher(config.capacity, BuildLocatorHasher::default()),
                     inflight: HashMap::new(),
                     generations: HashMap::new(),
                     global_generation: 0,
@@ -146,8 +153,19 @@ impl Cache {
 
     /// The cached value of `key`, if fresh. Never fetches.
     pub fn get(&self, key: &Locator) -> Option<SharedSecret> {
-        let now = self.inner.clock.now();
+        let now = nanos(self.inner.clock.now());
         self.lock().fresh(key, now)
+    }
+
+    /// Runs `f` with a lookup of fresh values, under one lock and one reading of the clock:
+    /// for callers that look up many keys at once. `f` must not call back into the cache.
+    pub fn with_lookup<R>(
+        &self,
+        f: impl FnOnce(&mut dyn FnMut(&Locator) -> Option<SharedSecret>) -> R,
+    ) -> R {
+        let now = nanos(self.inner.clock.now());
+        let mut st = self.lock();
+        f(&mut |k: &Locator| st.fresh(k, now))
     }
 
     /// The cached value of `key`, or the result of one shared fetch.
@@ -160,7 +178,7 @@ impl Cache {
         F: FnOnce() -> FetchFuture,
     {
         let mut rx = {
-            let now = self.inner.clock.now();
+            let now = nanos(self.inner.clock.now());
             let mut st = self.lock();
             if let Some(v) = st.fresh(key, now) {
                 return Ok(v);
@@ -226,7 +244,7 @@ impl Cache {
             let result = fetch.await.map(Arc::new);
             {
                 let cache = &landing.cache;
-                let now = cache.inner.clock.now();
+                let now = nanos(cache.inner.clock.now());
                 let mut st = cache.lock();
                 if let Ok(value) = &result {
                     let current = st.generation(landing.key.provider());
@@ -290,9 +308,9 @@ impl Cache {
     /// Drops every expired value now (they are otherwise dropped when next looked up, or
     /// when they reach the cold end of the LRU list).
     pub fn purge_expired(&self) {
-        let now = self.inner.clock.now();
+        let now = nanos(self.inner.clock.now());
         let mut st = self.lock();
-        let ttl = st.ttl;
+        let ttl = st.ttl_nanos;
         let stale: Vec<Locator> = st
             .entries
             .iter()
@@ -307,7 +325,9 @@ impl Cache {
     /// Changes the TTL; it applies to cached values too (they are judged by when they were
     /// fetched).
     pub fn set_ttl(&self, ttl: Duration) {
-        self.lock().ttl = ttl;
+        let mut st = self.lock();
+        st.ttl = ttl;
+        st.ttl_nanos = ttl.as_nanos() as i128;
     }
 
     /// The current TTL.

@@ -183,18 +183,28 @@ impl Link {
 /// Two links that denote the same external secret have equal locators (a provider normalises
 /// case, trailing slashes, default versions...), and two that do not, differ. So relinking a
 /// secret elsewhere can never serve the old link's cached value.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialOrd, Ord)]
 pub struct Locator {
     provider: ProviderId,
     canonical: Arc<str>,
+    /// Hash of the two fields, computed once: the cache hashes a locator on every lookup.
+    hash: u64,
 }
 
 impl Locator {
     /// A locator of `provider`, canonical text chosen by the provider.
     pub fn new(provider: ProviderId, canonical: impl Into<Arc<str>>) -> Self {
+        use std::hash::BuildHasher;
+        /// One randomly keyed SipHash for the process: locators hash alike everywhere, and
+        /// nobody can predict collisions.
+        static KEYS: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+            std::sync::LazyLock::new(Default::default);
+        let canonical = canonical.into();
+        let hash = KEYS.hash_one((provider.as_str(), &*canonical));
         Locator {
             provider,
-            canonical: canonical.into(),
+            canonical,
+            hash,
         }
     }
 
@@ -208,6 +218,47 @@ impl Locator {
         &self.canonical
     }
 }
+
+impl PartialEq for Locator {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && self.provider == other.provider
+            && (Arc::ptr_eq(&self.canonical, &other.canonical) || self.canonical == other.canonical)
+    }
+}
+
+impl Eq for Locator {}
+
+impl std::hash::Hash for Locator {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// A hasher for maps keyed by [`Locator`]: the locator's hash is already a keyed SipHash, so
+/// it is used as is instead of hashing it again.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LocatorHasher(u64);
+
+impl std::hash::Hasher for LocatorHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `Locator`; fold anything else in, order-sensitively.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}
+
+/// Builds [`LocatorHasher`]s.
+pub type BuildLocatorHasher = std::hash::BuildHasherDefault<LocatorHasher>;
 
 impl fmt::Display for Locator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

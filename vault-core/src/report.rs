@@ -1,6 +1,7 @@
 //! What happened to each reference of a resolve call.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind};
 
@@ -51,7 +52,7 @@ impl Outcome {
 pub struct ReferenceReport {
     /// The secret's name as written (for a malformed reference: the text after `{{vault:`
     /// up to the offending character, possibly empty).
-    pub name: String,
+    pub name: Arc<str>,
     /// Where the reference is.
     pub field: Field,
     /// Its byte range in that field's template.
@@ -69,6 +70,20 @@ pub struct Report {
 impl Report {
     pub(crate) fn push(&mut self, entry: ReferenceReport) {
         self.entries.push(entry);
+    }
+
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Orders the entries from `start` on by position (malformed references come last when
+    /// rendered).
+    pub(crate) fn sort_from(&mut self, start: usize) {
+        self.entries[start..].sort_by_key(|e| e.span.start);
     }
 
     /// All entries.

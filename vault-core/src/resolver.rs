@@ -132,7 +132,7 @@ impl ResolverBuilder {
         {
             let mut secrets = inner.write();
             for (name, secret) in self.vault.iter() {
-                secrets.insert(name.to_owned(), Arc::new(inner.prepare(secret.clone())));
+                secrets.insert(Arc::from(name), Arc::new(inner.prepare(secret.clone())));
             }
         }
         Resolver {
@@ -149,13 +149,20 @@ pub struct Resolver {
 }
 
 struct Inner {
-    secrets: RwLock<HashMap<String, Arc<Prepared>>>,
+    secrets: RwLock<HashMap<Arc<str>, Arc<Prepared>>>,
     integrations: Integrations,
     cache: Cache,
     clock: Arc<dyn Clock>,
     env: Arc<dyn Environment>,
     interaction: Arc<dyn Interaction>,
     mode: Mode,
+}
+
+/// One name's outcome in a call.
+struct Value {
+    /// The name, shared with the vault.
+    name: Arc<str>,
+    value: Result<SharedSecret, Error>,
 }
 
 /// How to obtain one name's value.
@@ -178,11 +185,11 @@ enum HostCheck<'h> {
 }
 
 impl Inner {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Prepared>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Arc<Prepared>>> {
         self.secrets.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Prepared>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Arc<str>, Arc<Prepared>>> {
         self.secrets.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -203,13 +210,68 @@ impl Inner {
     }
 
     fn plan(&self, name: &str, host: HostCheck<'_>) -> Plan {
-        let fail = |e: Error| Plan::Done(Err(e.with_secret(name)));
-        let Some(prepared) = self.read().get(name).cloned() else {
-            return fail(Error::new(
+        self.plans(&[name], host)
+            .pop()
+            .expect("one plan per name")
+            .1
+    }
+
+    /// Plans for every name, under one read of the vault and one lock of the cache: the
+    /// cache-hit path of a whole call costs a handful of lock operations, not several per
+    /// reference.
+    fn plans(&self, names: &[&str], host: HostCheck<'_>) -> Vec<(Arc<str>, Plan)> {
+        let mut providers: Vec<(ProviderId, Result<DynProvider, Error>)> = Vec::new();
+        let mut plans: Vec<(Arc<str>, Plan)> = {
+            let secrets = self.read();
+            names
+                .iter()
+                .map(|name| self.plan_one(&secrets, &mut providers, name, host))
+                .collect()
+        };
+        if plans.iter().any(|(_, p)| matches!(p, Plan::Fetch { .. })) {
+            self.cache.with_lookup(|fresh| {
+                for (_, p) in plans.iter_mut() {
+                    if let Plan::Fetch { locator, .. } = p {
+                        if let Some(v) = fresh(locator) {
+                            *p = Plan::Done(Ok(v));
+                        }
+                    }
+                }
+            });
+        }
+        plans
+    }
+
+    /// The plan for one name, and the name as shared by the vault (so that reports need no
+    /// copy of it).
+    fn plan_one(
+        &self,
+        secrets: &HashMap<Arc<str>, Arc<Prepared>>,
+        providers: &mut Vec<(ProviderId, Result<DynProvider, Error>)>,
+        name: &str,
+        host: HostCheck<'_>,
+    ) -> (Arc<str>, Plan) {
+        let Some((key, prepared)) = secrets.get_key_value(name) else {
+            let e = Error::new(
                 ErrorKind::UnknownName,
                 "the vault holds no secret of this name",
-            ));
+            );
+            return (Arc::from(name), Plan::Done(Err(e.with_secret(name))));
         };
+        (
+            key.clone(),
+            self.plan_prepared(prepared, providers, name, host),
+        )
+    }
+
+    fn plan_prepared(
+        &self,
+        prepared: &Arc<Prepared>,
+        providers: &mut Vec<(ProviderId, Result<DynProvider, Error>)>,
+        name: &str,
+        host: HostCheck<'_>,
+    ) -> Plan {
+        let fail = |e: Error| Plan::Done(Err(e.with_secret(name)));
         let secret = &prepared.secret;
         if !secret.is_enabled() {
             return fail(Error::new(ErrorKind::Disabled, "the secret is turned off"));
@@ -242,20 +304,23 @@ impl Inner {
                 )),
             },
             PreparedSource::Link { link, locator } => {
-                let provider = match self.integrations.get(link.provider()) {
-                    Ok(p) => p,
-                    Err(e) => return fail(e),
+                let id = link.provider();
+                let provider = match providers.iter().find(|(p, _)| p == id) {
+                    Some((_, p)) => p.clone(),
+                    None => {
+                        let p = self.integrations.get(id);
+                        providers.push((id.clone(), p.clone()));
+                        p
+                    }
                 };
-                match locator {
-                    Ok(locator) => match self.cache.get(locator) {
-                        Some(v) => Plan::Done(Ok(v)),
-                        None => Plan::Fetch {
-                            locator: locator.clone(),
-                            provider,
-                            prepared: prepared.clone(),
-                        },
+                match (provider, locator) {
+                    (Err(e), _) => fail(e),
+                    (_, Err(e)) => fail(e.clone()),
+                    (Ok(provider), Ok(locator)) => Plan::Fetch {
+                        locator: locator.clone(),
+                        provider,
+                        prepared: prepared.clone(),
                     },
-                    Err(e) => fail(e.clone()),
                 }
             }
         }
@@ -290,53 +355,74 @@ impl Inner {
     }
 
     /// Values of every distinct name, fetching the missing ones concurrently.
-    async fn values<'n>(
-        &self,
-        names: Vec<&'n str>,
-        host: HostCheck<'_>,
-    ) -> Vec<(&'n str, Result<SharedSecret, Error>)> {
-        let plans: Vec<(&str, Plan)> = names.into_iter().map(|n| (n, self.plan(n, host))).collect();
+    async fn values(&self, names: &[&str], host: HostCheck<'_>) -> Vec<Value> {
+        let plans = self.plans(names, host);
         if plans.iter().all(|(_, p)| matches!(p, Plan::Done(_))) {
             // Fast path: everything local or cached, no future machinery.
             return plans
                 .into_iter()
-                .map(|(n, p)| match p {
-                    Plan::Done(r) => (n, r),
+                .map(|(name, p)| match p {
+                    Plan::Done(value) => Value { name, value },
                     Plan::Fetch { .. } => unreachable!("checked above"),
                 })
                 .collect();
         }
-        join_all(
-            plans
-                .into_iter()
-                .map(|(n, p)| async move { (n, self.run(n, p).await) }),
-        )
+        join_all(plans.into_iter().map(|(name, p)| async move {
+            let value = self.run(&name, p).await;
+            Value { name, value }
+        }))
         .await
     }
 }
 
-/// Distinct names of the templates, in first-seen order.
-fn distinct_names<'a>(templates: &[&Template<'a>]) -> Vec<&'a str> {
-    let mut names: Vec<&str> = Vec::new();
-    for t in templates {
-        for r in t.references() {
-            if !names.contains(&r.name()) {
-                names.push(r.name());
-            }
-        }
-    }
-    names
+/// The distinct names of a call's templates, in first-seen order, and for every reference of
+/// every template the index of its value: references find their value by index, never by
+/// comparing names again.
+struct NameIndex<'t, 'a> {
+    names: Vec<&'a str>,
+    slots: Vec<(&'t Template<'a>, Vec<usize>)>,
 }
 
-fn lookup<'v>(
-    values: &'v [(&str, Result<SharedSecret, Error>)],
-    name: &str,
-) -> &'v Result<SharedSecret, Error> {
-    &values
-        .iter()
-        .find(|(n, _)| *n == name)
-        .expect("every referenced name was looked up")
-        .1
+/// Above this many names, a hash map beats scanning the list.
+const SCAN_LIMIT: usize = 16;
+
+impl<'t, 'a> NameIndex<'t, 'a> {
+    fn new(templates: &[&'t Template<'a>]) -> Self {
+        let total: usize = templates.iter().map(|t| t.references().count()).sum();
+        let mut names: Vec<&'a str> = Vec::with_capacity(total);
+        let mut map: Option<HashMap<&'a str, usize>> = None;
+        let mut slots = Vec::with_capacity(templates.len());
+        for t in templates {
+            let mut these = Vec::with_capacity(t.references().count());
+            for r in t.references() {
+                let found = match &map {
+                    Some(m) => m.get(r.name()).copied(),
+                    None => names.iter().position(|n| *n == r.name()),
+                };
+                let slot = found.unwrap_or_else(|| {
+                    names.push(r.name());
+                    if let Some(m) = &mut map {
+                        m.insert(r.name(), names.len() - 1);
+                    } else if names.len() > SCAN_LIMIT {
+                        map = Some(names.iter().enumerate().map(|(i, n)| (*n, i)).collect());
+                    }
+                    names.len() - 1
+                });
+                these.push(slot);
+            }
+            slots.push((*t, these));
+        }
+        NameIndex { names, slots }
+    }
+
+    /// The value indices of `template`'s references, in order.
+    fn slots(&self, template: &Template<'a>) -> &[usize] {
+        self.slots
+            .iter()
+            .find(|(t, _)| std::ptr::eq(*t, template))
+            .map(|(_, s)| s.as_slice())
+            .expect("template was indexed")
+    }
 }
 
 /// Substitutes values into `template`; the output has exactly the needed capacity, so turning
@@ -344,27 +430,36 @@ fn lookup<'v>(
 fn render(
     template: &Template<'_>,
     source: &str,
-    values: &[(&str, Result<SharedSecret, Error>)],
+    index: &NameIndex<'_, '_>,
+    values: &[Value],
     field: &Field,
     report: &mut Report,
 ) -> SecretString {
-    let piece = |s: &Segment<'_>| -> usize {
-        match s {
+    let slots = index.slots(template);
+    let mut len = 0;
+    let mut k = 0;
+    for s in template.segments() {
+        len += match s {
             Segment::Text(t) => t.len(),
-            Segment::Reference(r) => match lookup(values, r.name()) {
-                Ok(v) => v.expose_secret().len(),
-                Err(_) => r.span().len(),
-            },
-        }
-    };
-    let len: usize = template.segments().iter().map(piece).sum();
+            Segment::Reference(r) => {
+                k += 1;
+                match &values[slots[k - 1]].value {
+                    Ok(v) => v.expose_secret().len(),
+                    Err(_) => r.span().len(),
+                }
+            }
+        };
+    }
+    let first_entry = report.len();
+    report.reserve(slots.len() + template.errors().len());
     let mut out = String::with_capacity(len);
-    let mut entries = Vec::new();
+    let mut slots = slots.iter();
     for s in template.segments() {
         match s {
             Segment::Text(t) => out.push_str(t),
             Segment::Reference(r) => {
-                let outcome = match lookup(values, r.name()) {
+                let slot = *slots.next().expect("one slot per reference");
+                let outcome = match &values[slot].value {
                     Ok(v) => {
                         out.push_str(v.expose_secret());
                         if v.expose_secret().is_empty() {
@@ -378,8 +473,8 @@ fn render(
                         Outcome::Unresolved(e.clone())
                     }
                 };
-                entries.push(ReferenceReport {
-                    name: r.name().to_owned(),
+                report.push(ReferenceReport {
+                    name: values[slot].name.clone(),
                     field: field.clone(),
                     span: r.span(),
                     outcome,
@@ -387,21 +482,23 @@ fn render(
             }
         }
     }
-    for e in template.errors() {
-        let name_end = e.position().min(source.len());
-        let name_start = (e.start() + crate::template::OPEN.len()).min(name_end);
-        entries.push(ReferenceReport {
-            name: source[name_start..name_end].to_owned(),
-            field: field.clone(),
-            span: e.start()..name_end,
-            outcome: Outcome::Unresolved(Error::new(ErrorKind::InvalidReference, e.to_string())),
-        });
+    if !template.errors().is_empty() {
+        for e in template.errors() {
+            let name_end = e.position().min(source.len());
+            let name_start = (e.start() + crate::template::OPEN.len()).min(name_end);
+            report.push(ReferenceReport {
+                name: Arc::from(&source[name_start..name_end]),
+                field: field.clone(),
+                span: e.start()..name_end,
+                outcome: Outcome::Unresolved(Error::new(
+                    ErrorKind::InvalidReference,
+                    e.to_string(),
+                )),
+            });
+        }
+        report.sort_from(first_entry);
     }
-    entries.sort_by_key(|e| e.span.start);
-    for e in entries {
-        report.push(e);
-    }
-    debug_assert_eq!(out.len(), out.capacity().min(len));
+    debug_assert_eq!(out.len(), len);
     SecretString::from(out)
 }
 
@@ -458,11 +555,12 @@ impl Resolver {
         let output = if template.is_plain() {
             SecretString::from(text)
         } else {
+            let index = NameIndex::new(&[&template]);
             let values = self
                 .inner
-                .values(distinct_names(&[&template]), HostCheck::Host(host.as_ref()))
+                .values(&index.names, HostCheck::Host(host.as_ref()))
                 .await;
-            render(&template, text, &values, &Field::Text, &mut report)
+            render(&template, text, &index, &values, &Field::Text, &mut report)
         };
         self.strict_error(&report)?;
         Ok(Resolution { output, report })
@@ -482,11 +580,16 @@ impl Resolver {
         let mut report = Report::default();
 
         let (url, host) = if host_depends_on_reference(&request.url, &url_t) {
-            let values = self
-                .inner
-                .values(distinct_names(&[&url_t]), HostCheck::Host(None))
-                .await;
-            let url = render(&url_t, &request.url, &values, &Field::Url, &mut report);
+            let index = NameIndex::new(&[&url_t]);
+            let values = self.inner.values(&index.names, HostCheck::Host(None)).await;
+            let url = render(
+                &url_t,
+                &request.url,
+                &index,
+                &values,
+                &Field::Url,
+                &mut report,
+            );
             let host = RequestHost::parse_url(url.expose_secret()).ok();
             (Some(url), host)
         } else {
@@ -498,13 +601,21 @@ impl Resolver {
         if url.is_none() {
             all.push(&url_t);
         }
+        let index = NameIndex::new(&all);
         let values = self
             .inner
-            .values(distinct_names(&all), HostCheck::Host(host.as_ref()))
+            .values(&index.names, HostCheck::Host(host.as_ref()))
             .await;
         let url = match url {
             Some(u) => u,
-            None => render(&url_t, &request.url, &values, &Field::Url, &mut report),
+            None => render(
+                &url_t,
+                &request.url,
+                &index,
+                &values,
+                &Field::Url,
+                &mut report,
+            ),
         };
         let headers = request
             .headers
@@ -512,11 +623,16 @@ impl Resolver {
             .zip(&header_ts)
             .map(|((name, raw), t)| {
                 let field = Field::Header(name.clone());
-                (name.clone(), render(t, raw, &values, &field, &mut report))
+                (
+                    name.clone(),
+                    render(t, raw, &index, &values, &field, &mut report),
+                )
             })
             .collect();
         let body = match (&request.body, &body_t) {
-            (Some(raw), Some(t)) => Some(render(t, raw, &values, &Field::Body, &mut report)),
+            (Some(raw), Some(t)) => {
+                Some(render(t, raw, &index, &values, &Field::Body, &mut report))
+            }
             _ => None,
         };
         self.strict_error(&report)?;
@@ -548,32 +664,25 @@ impl Resolver {
     /// Tries every secret (fetching links), ignoring allowed domains, and reports each one's
     /// status without its value.
     pub async fn check(&self) -> Vec<SecretStatus> {
-        let names: Vec<String> = {
-            let mut n: Vec<String> = self.inner.read().keys().cloned().collect();
-            n.sort();
-            n
+        let (names, sources): (Vec<String>, Vec<String>) = {
+            let secrets = self.inner.read();
+            let mut all: Vec<(String, String)> = secrets
+                .iter()
+                .map(|(k, p)| (k.to_string(), p.secret.source().describe()))
+                .collect();
+            all.sort();
+            all.into_iter().unzip()
         };
-        let sources: Vec<String> = names
-            .iter()
-            .map(|n| {
-                self.inner
-                    .read()
-                    .get(n)
-                    .map(|p| p.secret.source().describe())
-                    .unwrap_or_default()
-            })
-            .collect();
-        let values = self
-            .inner
-            .values(names.iter().map(String::as_str).collect(), HostCheck::Skip)
-            .await;
-        values
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let values = self.inner.values(&refs, HostCheck::Skip).await;
+        names
             .into_iter()
+            .zip(values)
             .zip(sources)
-            .map(|((name, r), source)| SecretStatus {
-                name: name.to_owned(),
+            .map(|((name, v), source)| SecretStatus {
+                name,
                 source,
-                outcome: match r {
+                outcome: match v.value {
                     Ok(v) if v.expose_secret().is_empty() => Outcome::Empty,
                     Ok(_) => Outcome::Resolved,
                     Err(e) => Outcome::Unresolved(e),
@@ -631,7 +740,7 @@ impl Resolver {
         }
         self.inner
             .write()
-            .insert(name.to_owned(), Arc::new(prepared));
+            .insert(Arc::from(name), Arc::new(prepared));
         Ok(())
     }
 
@@ -642,7 +751,7 @@ impl Resolver {
 
     /// Names of every secret, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut n: Vec<String> = self.inner.read().keys().cloned().collect();
+        let mut n: Vec<String> = self.inner.read().keys().map(|k| k.to_string()).collect();
         n.sort();
         n
     }

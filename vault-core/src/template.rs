@@ -164,6 +164,12 @@ impl<'a> Template<'a> {
             }
             match scan_name(bytes, after_open) {
                 Ok(close) => {
+                    if t.segments.is_empty() {
+                        // First reference: size the list from the remaining length (a
+                        // reference per ~48 bytes, at most 64) rather than growing it often.
+                        let guess = ((bytes.len() - open) / 48).clamp(2, 64);
+                        t.segments.reserve(2 * guess + 1);
+                    }
                     t.push_text(&text[literal_start..open]);
                     t.segments.push(Segment::Reference(Reference {
                         name: &text[after_open..close],

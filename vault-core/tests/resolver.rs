@@ -91,7 +91,7 @@ async fn every_outcome_in_lenient_mode() {
     assert_eq!(e.secret(), Some("missing"));
     assert_eq!(e.provider().map(|p| p.as_str()), Some("fake"));
     let bad = &res.report.entries()[8];
-    assert_eq!(bad.name, "bad");
+    assert_eq!(&*bad.name, "bad");
     assert_eq!(&text[bad.span.clone()], "{{vault:bad");
 }
 
