@@ -282,8 +282,17 @@ impl VaultApi {
                         Ok(bytes) => {
                             let body = if bytes.is_empty() {
                                 Value::Null
-                            } else {
+                            } else if status.is_success() {
                                 serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+                            } else {
+                                // an error body goes into messages: never with our token in it
+                                let mut text = String::from_utf8_lossy(&bytes).into_owned();
+                                if let Some(t) =
+                                    token.map(|t| t.expose_secret()).filter(|t| !t.is_empty())
+                                {
+                                    text = text.replace(t, "[redacted]");
+                                }
+                                serde_json::from_str(&text).unwrap_or(Value::Null)
                             };
                             if attempt < attempts && retryable_status(status, &body) {
                                 (None, after)
