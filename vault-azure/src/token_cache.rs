@@ -131,6 +131,13 @@ mod tests {
     }
 
     #[test]
+    fn formatting_never_shows_tokens() {
+        let s = set("access-CANARY", Some("refresh-CANARY"));
+        let text = format!("{s:?} {:?}", Slot::Active(set("access-CANARY", None)));
+        assert!(!text.contains("CANARY"), "{text}");
+    }
+
+    #[test]
     fn freshness_has_skew() {
         let s = set("a", None);
         let exp = s.expires_at;

@@ -157,3 +157,49 @@ impl Interaction for NoUser {
         panic!("unexpected MFA prompt")
     }
 }
+
+/// An identity provider that approves at once: `open_url` sends `code` straight to the
+/// authorization request's redirect_uri with its state. For tests against a mocked token
+/// endpoint.
+pub struct InstantApproval {
+    pub code: String,
+    pub opened: AtomicUsize,
+    pub urls: Mutex<Vec<Url>>,
+    pub device_codes: Mutex<Vec<DeviceCode>>,
+}
+
+impl InstantApproval {
+    pub fn new(code: &str) -> Self {
+        InstantApproval {
+            code: code.into(),
+            opened: AtomicUsize::new(0),
+            urls: Mutex::new(Vec::new()),
+            device_codes: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl Interaction for InstantApproval {
+    async fn open_url(&self, url: &Url) -> Result<(), Error> {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        self.urls.lock().unwrap().push(url.clone());
+        let q: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+        let mut cb = Url::parse(&q["redirect_uri"]).unwrap();
+        cb.query_pairs_mut()
+            .append_pair("code", &self.code)
+            .append_pair("state", &q["state"]);
+        let body = reqwest::get(cb).await.unwrap().text().await.unwrap();
+        assert!(body.contains("close this tab"));
+        Ok(())
+    }
+
+    async fn show_device_code(&self, code: &DeviceCode) -> Result<(), Error> {
+        self.device_codes.lock().unwrap().push(code.clone());
+        Ok(())
+    }
+
+    async fn ask_mfa_code(&self, _serial: &str) -> Result<SecretString, Error> {
+        Err(browser_error("no MFA here".into()))
+    }
+}

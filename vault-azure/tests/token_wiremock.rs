@@ -1,0 +1,381 @@
+//! The token endpoint side against wiremock: the code exchange, refresh-token rotation,
+//! invalid_grant, retries, device code and client credentials.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{InstantApproval, NoUser};
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+use vault_azure::{AzureProvider, RetryPolicy, SignInFlow};
+use vault_core::{ErrorKind, Link, ManualClock, NoInteraction, Provider, ProviderId, SessionState};
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const TOKEN: &str = "/contoso.onmicrosoft.com/oauth2/v2.0/token";
+
+fn tokens(access: &str, refresh: &str) -> serde_json::Value {
+    serde_json::json!({
+        "token_type": "Bearer", "scope": "https://vault.azure.net/user_impersonation https://vault.azure.net/.default",
+        "expires_in": 3600, "ext_expires_in": 3600, "access_token": access, "refresh_token": refresh,
+        "id_token": "eyJhbGciOiJub25lIn0.e30."
+    })
+}
+
+fn invalid_grant() -> serde_json::Value {
+    serde_json::json!({
+        "error": "invalid_grant",
+        "error_description": "AADSTS70000: Provided grant is invalid or malformed. Trace ID: 0000 Correlation ID: 1111 Timestamp: 2026-11-28 10:00:00Z",
+        "error_codes": [70000], "timestamp": "2026-11-28 10:00:00Z", "trace_id": "0000", "correlation_id": "1111"
+    })
+}
+
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        max_retry_after: Duration::from_secs(5),
+    }
+}
+
+fn builder(server: &MockServer) -> vault_azure::AzureProviderBuilder {
+    AzureProvider::builder()
+        .tenant("contoso.onmicrosoft.com")
+        .client_id("11111111-2222-3333-4444-555555555555")
+        .authority(server.uri())
+        .vault_host(server.uri().trim_start_matches("http://"))
+        .retry(fast())
+}
+
+/// Key Vault answers `value-<n>` for bearer `a<n>`.
+async fn mount_vault(server: &MockServer, accesses: &[&str]) {
+    for a in accesses {
+        Mock::given(method("GET"))
+            .and(path("/secrets/s1"))
+            .and(header("authorization", format!("Bearer {a}").as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "value": format!("value-{a}"), "id": format!("{}/secrets/s1/4387e9f3d6e14c459867679a90fd0f79", server.uri()),
+                "attributes": {"enabled": true, "created": 1, "updated": 2}
+            })))
+            .mount(server)
+            .await;
+    }
+}
+
+fn link(server: &MockServer) -> Link {
+    Link::new(ProviderId::from_static("azure"))
+        .with("identifier", format!("{}/secrets/s1", server.uri()))
+}
+
+#[tokio::test]
+async fn code_exchange_then_rotating_refreshes() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code=the-code"))
+        .and(body_string_contains("code_verifier="))
+        .and(body_string_contains(
+            "client_id=11111111-2222-3333-4444-555555555555",
+        ))
+        .and(body_string_contains(
+            "redirect_uri=http%3A%2F%2F127.0.0.1%3A",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(tokens("a1", "r1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for (old, access, new) in [("r1", "a2", "r2"), ("r2", "a3", "r3")] {
+        Mock::given(method("POST"))
+            .and(path(TOKEN))
+            .and(body_string_contains("grant_type=refresh_token"))
+            .and(body_string_contains(
+                format!("refresh_token={old}&").as_str(),
+            ))
+            .and(body_string_contains("offline_access"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(tokens(access, new)))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    mount_vault(&server, &["a1", "a2", "a3"]).await;
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let p = builder(&server).clock(clock.clone()).build().unwrap();
+    let browser = InstantApproval::new("the-code");
+    assert_eq!(
+        p.fetch(&link(&server), &browser)
+            .await
+            .unwrap()
+            .expose_secret(),
+        "value-a1"
+    );
+    // Still fresh: no token call.
+    clock.advance(time::Duration::minutes(50));
+    assert_eq!(
+        p.fetch(&link(&server), &NoUser)
+            .await
+            .unwrap()
+            .expose_secret(),
+        "value-a1"
+    );
+    // Inside the 5 minute margin: silent refresh with r1, then with the rotated r2.
+    clock.advance(time::Duration::minutes(6));
+    assert_eq!(
+        p.fetch(&link(&server), &NoUser)
+            .await
+            .unwrap()
+            .expose_secret(),
+        "value-a2"
+    );
+    clock.advance(time::Duration::minutes(56));
+    assert_eq!(
+        p.fetch(&link(&server), &NoUser)
+            .await
+            .unwrap()
+            .expose_secret(),
+        "value-a3"
+    );
+    assert_eq!(p.session(), SessionState::SignedIn { until: None });
+    // The client secret never appears in a public client's requests.
+    for r in server.received_requests().await.unwrap() {
+        assert!(!String::from_utf8_lossy(&r.body).contains("client_secret"));
+        assert!(r.headers.get("authorization").is_none() || r.url.path().starts_with("/secrets"));
+    }
+}
+
+#[tokio::test]
+async fn a_refused_refresh_means_sign_in_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(tokens("a1", "r1")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(invalid_grant()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_vault(&server, &["a1"]).await;
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let p = builder(&server).clock(clock.clone()).build().unwrap();
+    let browser = InstantApproval::new("c");
+    p.sign_in(&browser).await.unwrap();
+    clock.advance(time::Duration::hours(2));
+    let e = p.fetch(&link(&server), &NoUser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SessionExpired);
+    assert!(e.message().contains("sign in again"), "{e}");
+    assert!(e.message().contains("AADSTS70000"), "{e}");
+    assert!(!e.message().contains("Trace"), "{e}");
+    assert_eq!(p.session(), SessionState::Expired);
+    // Stays expired, with no further token call, until an explicit sign-in.
+    let e = p.fetch(&link(&server), &NoUser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SessionExpired);
+    p.sign_in(&browser).await.unwrap();
+    assert_eq!(
+        p.fetch(&link(&server), &NoUser)
+            .await
+            .unwrap()
+            .expose_secret(),
+        "value-a1"
+    );
+}
+
+#[tokio::test]
+async fn token_endpoint_hiccups_are_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(tokens("a1", "r1")))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    mount_vault(&server, &["a1"]).await;
+    let p = builder(&server).build().unwrap();
+    assert!(p
+        .fetch(&link(&server), &InstantApproval::new("c"))
+        .await
+        .is_ok());
+
+    // Down for good: Unreachable, and the session is not spoiled.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(ResponseTemplate::new(500).set_body_string("<html>oops</html>"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let p = builder(&server).build().unwrap();
+    let e = p
+        .fetch(&link(&server), &InstantApproval::new("c"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unreachable, "{e}");
+    assert_eq!(p.session(), SessionState::SignedOut);
+}
+
+#[tokio::test]
+async fn a_refused_code_is_an_auth_failure() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(ResponseTemplate::new(400).set_body_json(invalid_grant()))
+        .mount(&server)
+        .await;
+    let p = builder(&server).build().unwrap();
+    let e = p
+        .sign_in(&InstantApproval::new("stolen"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed);
+    assert!(!e.to_string().contains("stolen"));
+}
+
+#[tokio::test]
+async fn without_a_user_sign_in_is_refused_not_hung() {
+    let server = MockServer::start().await;
+    let p = builder(&server).build().unwrap();
+    let e = p.fetch(&link(&server), &NoInteraction).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SignedOut);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn device_code_flow_polls_until_approved() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"))
+        .and(body_string_contains("client_id=11111111-2222-3333-4444-555555555555"))
+        .and(body_string_contains("offline_access"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "user_code": "FJ8Q2ZKLM", "device_code": "DAQABAAEAAAD--device", "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": 900, "interval": 0,
+            "message": "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FJ8Q2ZKLM to authenticate."
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains("device_code=DAQABAAEAAAD--device"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "error": "authorization_pending", "error_description": "AADSTS70016: OAuth 2.0 device flow error. Authorization is pending."
+        })))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(tokens("a1", "r1")))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    mount_vault(&server, &["a1"]).await;
+    let p = builder(&server)
+        .flow(SignInFlow::DeviceCode)
+        .build()
+        .unwrap();
+    let host = InstantApproval::new("unused");
+    assert_eq!(
+        p.fetch(&link(&server), &host)
+            .await
+            .unwrap()
+            .expose_secret(),
+        "value-a1"
+    );
+    let shown = host.device_codes.lock().unwrap()[0].clone();
+    assert_eq!(shown.user_code, "FJ8Q2ZKLM");
+    assert_eq!(
+        shown.verification_uri.as_str(),
+        "https://microsoft.com/devicelogin"
+    );
+    assert!(shown.message.unwrap().contains("FJ8Q2ZKLM"));
+    assert_eq!(host.opened.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn device_code_declined() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "user_code": "X", "device_code": "D", "verification_uri": "https://microsoft.com/devicelogin", "expires_in": 900, "interval": 0
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(serde_json::json!({"error": "authorization_declined"})),
+        )
+        .mount(&server)
+        .await;
+    let p = builder(&server)
+        .flow(SignInFlow::DeviceCode)
+        .build()
+        .unwrap();
+    let e = p.sign_in(&InstantApproval::new("x")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+}
+
+#[tokio::test]
+async fn client_credentials_send_the_secret_and_the_default_scope() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .and(body_string_contains("client_secret=cc-s3cret"))
+        .and(body_string_contains(
+            "scope=https%3A%2F%2Fvault.azure.net%2F.default",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "a1"
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    mount_vault(&server, &["a1"]).await;
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let p = builder(&server)
+        .flow(SignInFlow::ClientCredentials)
+        .client_secret("cc-s3cret".to_owned().into())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        p.fetch(&link(&server), &NoUser)
+            .await
+            .unwrap()
+            .expose_secret(),
+        "value-a1"
+    );
+    assert_eq!(p.session(), SessionState::SignedIn { until: None });
+    // Expired: a new token is simply requested, no user involved.
+    clock.advance(time::Duration::hours(2));
+    assert_eq!(
+        p.fetch(&link(&server), &NoUser)
+            .await
+            .unwrap()
+            .expose_secret(),
+        "value-a1"
+    );
+    assert!(!format!("{p:?}").contains("cc-s3cret"));
+}
