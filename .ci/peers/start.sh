@@ -16,6 +16,6 @@ for p in "${peers[@]}"; do
   log "starting $p"
   bash "$PEERS_DIR/peer-$p.sh" start || die "peer $p failed to start (logs: $RUN_DIR/$p*.log)"
 done
-cat "$RUN_DIR"/*.env 2>/dev/null | grep -v '^#' >"$RUN_DIR/all.env.tmp" || true
+for f in "$RUN_DIR"/*.env; do [ "$(basename "$f")" = all.env ] || grep -v "^#" "$f"; done >"$RUN_DIR/all.env.tmp" 2>/dev/null || true
 mv "$RUN_DIR/all.env.tmp" "$RUN_DIR/all.env"
 log "peers up: ${peers[*]} (variables in $RUN_DIR/all.env)"
