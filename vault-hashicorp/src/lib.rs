@@ -20,12 +20,13 @@
 //! ```
 //!
 //! Modules: [`settings`], [`address`], [`namespace`], [`redirect`], [`kv_link`], [`token`],
-//! [`setup`], [`defaults`]; the network side (http, oidc, loopback, id_token, jwt_login, kv,
+//! [`setup`], [`defaults`], [`headless`] (a scripted browser for tests and demos); the network side (http, oidc, loopback, id_token, jwt_login, kv,
 //! session, signin) is private.
 #![forbid(unsafe_code)]
 
 pub mod address;
 pub mod defaults;
+pub mod headless;
 mod http;
 mod id_token;
 mod jwt_login;
