@@ -25,7 +25,7 @@
 //!
 //! The pieces, one module each: [`template`] (the reference grammar), [`domain`] (allowed
 //! domains), [`vault`], [`link`], [`provider`], [`integration`], [`session`], [`interaction`],
-//! [`cache`], [`resolver`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`].
+//! [`cache`], [`resolver`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
 #![forbid(unsafe_code)]
 
 pub mod cache;

@@ -95,6 +95,14 @@ impl ProviderId {
     }
 }
 
+impl std::str::FromStr for ProviderId {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        ProviderId::new(s)
+    }
+}
+
 impl fmt::Display for ProviderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
