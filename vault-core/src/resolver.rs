@@ -648,15 +648,17 @@ impl Resolver {
     /// The value of one secret, for a request to `request_url` (see [`resolve`](Self::resolve)).
     pub async fn get(&self, name: &str, request_url: Option<&str>) -> Result<SecretString, Error> {
         let host = request_url.and_then(|u| RequestHost::parse_url(u).ok());
-        let plan = self.inner.plan(name, HostCheck::Host(host.as_ref()));
-        let v = self.inner.run(name, plan).await?;
-        Ok(SecretString::from(v.expose_secret()))
+        self.one(name, HostCheck::Host(host.as_ref())).await
     }
 
     /// The value of one secret for its owner, ignoring allowed domains (they guard what is
     /// sent in requests, not what the vault's user may read), as `vaultctl get` prints it.
     pub async fn value(&self, name: &str) -> Result<SecretString, Error> {
-        let plan = self.inner.plan(name, HostCheck::Skip);
+        self.one(name, HostCheck::Skip).await
+    }
+
+    async fn one(&self, name: &str, host: HostCheck<'_>) -> Result<SecretString, Error> {
+        let plan = self.inner.plan(name, host);
         let v = self.inner.run(name, plan).await?;
         Ok(SecretString::from(v.expose_secret()))
     }
