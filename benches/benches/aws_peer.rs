@@ -1,0 +1,128 @@
+//! AWS Secrets Manager against the local moto (SigV4 + IAM checking on), started by
+//! `.ci/peers/start.sh moto`:
+//!
+//! - `aws_peer/get_secret_value`: one signed GetSecretValue through `AwsProvider::fetch`,
+//!   one provider (one HTTP client and connection pool) for all calls;
+//! - `aws_peer/resolve_cold_cache`: the full path, `Resolver::resolve` of a one-reference
+//!   template with the cache reset before every call (parse, lookup, domain check,
+//!   single-flight, fetch, cache insert, render).
+//!
+//! Before each criterion run it prints the p50 (and p90) of 200 sequential calls, the figure
+//! the issue asks for. moto's Werkzeug server answers `Connection: close`, so every call opens
+//! a new TCP connection: "one reused connection" is what the client offers, not what moto
+//! accepts.
+//!
+//! ```text
+//! .ci/peers/start.sh moto && set -a && . ~/.cache/vault-refs-peers/run/all.env && set +a
+//! cargo bench -p vault-benches --bench aws_peer
+//! ```
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use url::Url;
+use vault_aws::{AwsProvider, Credentials, Endpoints, Mfa};
+use vault_core::{Link, NoInteraction, Provider, Resolver, Vault, VaultSecret};
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} not set: start moto with `.ci/peers/start.sh moto` and source run/all.env")
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn provider() -> AwsProvider {
+    AwsProvider::builder()
+        .region(var("VAULT_TEST_AWS_REGION"))
+        .static_credentials(Credentials::new(
+            var("VAULT_TEST_AWS_ACCESS_KEY_ID"),
+            var("VAULT_TEST_AWS_SECRET_ACCESS_KEY"),
+        ))
+        .endpoints(Endpoints::default().all(Url::parse(&var("VAULT_TEST_AWS_ENDPOINT")).unwrap()))
+        .mfa(Mfa::Off)
+        .build()
+        .expect("provider")
+}
+
+fn link() -> Link {
+    Link::new(vault_aws::PROVIDER_ID).with("secret_arn", var("VAULT_TEST_AWS_SECRET_ARN"))
+}
+
+fn percentiles(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "{label}: {} sequential calls, p50 {:.2} ms, p90 {:.2} ms, min {:.2} ms",
+        samples.len(),
+        at(0.5).as_secs_f64() * 1e3,
+        at(0.9).as_secs_f64() * 1e3,
+        samples[0].as_secs_f64() * 1e3,
+    );
+}
+
+fn get_secret_value(c: &mut Criterion) {
+    let rt = runtime();
+    let p = provider();
+    let l = link();
+    rt.block_on(p.fetch(&l, &NoInteraction))
+        .expect("warm-up fetch");
+    let samples = rt.block_on(async {
+        let mut s = Vec::with_capacity(200);
+        for _ in 0..200 {
+            let t = Instant::now();
+            black_box(p.fetch(&l, &NoInteraction).await.expect("fetch"));
+            s.push(t.elapsed());
+        }
+        s
+    });
+    percentiles("aws_peer/get_secret_value", samples);
+    c.bench_function("aws_peer/get_secret_value", |b| {
+        b.iter(|| black_box(rt.block_on(p.fetch(&l, &NoInteraction)).expect("fetch")))
+    });
+}
+
+fn resolve_cold_cache(c: &mut Criterion) {
+    let rt = runtime();
+    let vault = Vault::new().with("db", VaultSecret::link(link()));
+    let resolver = Resolver::builder(vault)
+        .provider(Arc::new(provider()))
+        .build();
+    let text = "password={{vault:db}}";
+    let once = |r: &Resolver| {
+        r.cache().reset_all();
+        let out = rt.block_on(r.resolve(text, None)).expect("resolve");
+        assert!(
+            out.report.is_complete(),
+            "unresolved: {:?}",
+            out.report.first_error()
+        );
+        out
+    };
+    black_box(once(&resolver));
+    let mut samples = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let t = Instant::now();
+        black_box(once(&resolver));
+        samples.push(t.elapsed());
+    }
+    percentiles("aws_peer/resolve_cold_cache", samples);
+    c.bench_function("aws_peer/resolve_cold_cache", |b| {
+        b.iter(|| black_box(once(&resolver)))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(8));
+    targets = get_secret_value, resolve_cold_cache
+}
+criterion_main!(benches);
