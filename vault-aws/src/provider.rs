@@ -233,7 +233,7 @@ impl AwsProvider {
         let now = inner.clock.now();
         let session = inner
             .session
-            .get_or_sign_in(now, || inner.establish(interaction))
+            .get_or_sign_in(now, || inner.establish(interaction, false))
             .await?;
         let creds = match &link.role {
             None => session.creds.clone(),
@@ -267,14 +267,29 @@ impl AwsProvider {
 
 impl Inner {
     /// Signs in: reads the base credentials and, when MFA applies, asks for a code and makes
-    /// an MFA session with it.
-    async fn establish(&self, interaction: &dyn Interaction) -> Result<Session, Error> {
+    /// an MFA session with it. `verify` (an explicit sign-in) checks keys that would otherwise
+    /// be used unchecked with STS GetCallerIdentity, so `login` fails on a wrong key at once.
+    async fn establish(
+        &self,
+        interaction: &dyn Interaction,
+        verify: bool,
+    ) -> Result<Session, Error> {
         let base = self.source.load(self.env.as_ref())?;
         let serial = match &self.mfa {
             Mfa::Off => None,
             Mfa::Serial(s) => Some(s.clone()),
             Mfa::Discover => self.discover_mfa(&base).await?,
         };
+        let checked = matches!(self.mfa, Mfa::Discover) && !base.has_session_token();
+        if serial.is_none() && verify && !checked {
+            let ep = self.endpoints.resolve(Service::Sts, &self.region);
+            match sts::get_caller_identity(&self.transport, &ep, &base).await {
+                // Denied means the signature was accepted: the keys are good.
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::PermissionDenied => {}
+                Err(e) => return Err(e),
+            }
+        }
         let Some(serial) = serial else {
             let until = base.expires();
             return Ok(Session {
@@ -398,7 +413,7 @@ impl Provider for AwsProvider {
         inner.roles.clear();
         let s = inner
             .session
-            .sign_in(|| inner.establish(interaction))
+            .sign_in(|| inner.establish(interaction, true))
             .await?;
         inner.roles.clear();
         Ok(SessionState::SignedIn { until: s.until })

@@ -270,3 +270,22 @@ version = "AWSPREVIOUS"
         peer_var("VAULT_TEST_AWS_SECRET_V1_VALUE")
     );
 }
+
+#[tokio::test]
+async fn login_checks_the_keys_on_the_wire() {
+    let build = |creds| {
+        AwsProvider::builder()
+            .static_credentials(creds)
+            .endpoints(Endpoints::default().all(endpoint()))
+            .mfa(Mfa::Off)
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap()
+    };
+    let state = build(alice()).sign_in(&NoInteraction).await.unwrap();
+    assert_eq!(state, vault_core::SessionState::SignedIn { until: None });
+    let wrong = Credentials::new(peer_var("VAULT_TEST_AWS_ACCESS_KEY_ID"), "wrong");
+    let e = build(wrong).sign_in(&NoInteraction).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert!(e.message().contains("SignatureDoesNotMatch"), "{e}");
+}

@@ -627,3 +627,48 @@ async fn endpoint_override_per_service_from_the_environment() {
         .unwrap();
     assert_eq!(v.expose_secret(), "split endpoints");
 }
+
+#[tokio::test]
+async fn temporary_keys_skip_mfa_discovery() {
+    let server = MockServer::start().await;
+    Mock::given(body_string_contains("Action="))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(target("GetSecretValue"))
+        .and(header("x-amz-security-token", "env-token"))
+        .respond_with(value("v"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let env = vault_core::MapEnv::new()
+        .with("AWS_ACCESS_KEY_ID", "ASIAENV0000000000000")
+        .with("AWS_SECRET_ACCESS_KEY", "s")
+        .with("AWS_SESSION_TOKEN", "env-token");
+    let p = builder(&server)
+        .credentials(vault_aws::CredentialSource::Environment)
+        .env(std::sync::Arc::new(env))
+        .mfa(Mfa::Discover)
+        .build()
+        .unwrap();
+    p.fetch(&link(ARN), &NoInteraction).await.unwrap();
+}
+
+#[tokio::test]
+async fn explicit_sign_in_checks_the_keys() {
+    let server = MockServer::start().await;
+    Mock::given(body_string("Action=GetCallerIdentity&Version=2011-06-15"))
+        .respond_with(xml_error(
+            403,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = builder(&server).mfa(Mfa::Off).build().unwrap();
+    let e = p.sign_in(&NoInteraction).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert_eq!(p.session(), vault_core::SessionState::SignedOut);
+}
