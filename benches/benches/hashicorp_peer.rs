@@ -1,0 +1,127 @@
+//! vault-hashicorp against the local OpenBao of the test harness: the figures of issue 4.
+//!
+//! * `kv_v2_read`: one KV v2 read through the provider (signed in, token cached, one
+//!   keep-alive connection); before criterion runs, 200 sequential reads are timed one by one
+//!   and their p50/p90/p99 printed.
+//! * `sign_in`: the whole sign-in: discovery, loopback listener, the scripted browser
+//!   (userpass login + API authorize + callback), code exchange, JWKS + id_token validation,
+//!   JWT login.
+//!
+//! ```text
+//! .ci/peers/start.sh openbao
+//! set -a; . ~/.cache/vault-refs-peers/run/all.env; set +a
+//! cargo bench -p vault-benches --bench hashicorp_peer
+//! ```
+#![forbid(unsafe_code)]
+// criterion_group! generates an undocumented function
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use secrecy::{ExposeSecret, SecretString};
+use vault_core::{Link, Provider};
+use vault_hashicorp::headless::UserpassBrowser;
+use vault_hashicorp::setup::{self, Mode, PlannedRequest, SetupConfig, SetupOutcome};
+use vault_hashicorp::{HashicorpProvider, Namespace, VaultAddress};
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} not set: run `.ci/peers/start.sh openbao` and source ~/.cache/vault-refs-peers/run/all.env first")
+    })
+}
+
+struct World {
+    rt: tokio::runtime::Runtime,
+    outcome: SetupOutcome,
+    browser: Arc<UserpassBrowser>,
+}
+
+fn world() -> World {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = var("VAULT_TEST_BAO_ADDR");
+    let outcome = rt.block_on(async {
+        let c =
+            SetupConfig::new(&addr, SecretString::from(var("VAULT_TEST_BAO_ROOT_TOKEN"))).unwrap();
+        setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
+            .await
+            .expect("setup")
+    });
+    let browser = Arc::new(UserpassBrowser::new(
+        VaultAddress::parse(&addr).unwrap(),
+        Namespace::root(),
+        &var("VAULT_TEST_BAO_USER"),
+        SecretString::from(var("VAULT_TEST_BAO_PASS")),
+        &outcome.oidc_provider_url,
+    ));
+    World {
+        rt,
+        outcome,
+        browser,
+    }
+}
+
+fn provider(o: &SetupOutcome) -> HashicorpProvider {
+    HashicorpProvider::builder(&o.oidc_provider_url, &o.client_id)
+        .redirect_uri("http://127.0.0.1:0/")
+        .build()
+        .unwrap()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn benches(c: &mut Criterion) {
+    let w = world();
+    let p = provider(&w.outcome);
+    let link = Link::new(vault_hashicorp::PROVIDER_ID)
+        .with("engine", "secret")
+        .with("path", "app/db")
+        .with("key", "password");
+    w.rt.block_on(p.sign_in(w.browser.as_ref())).unwrap();
+
+    // the figure asked for: p50 of 200 sequential reads on one connection
+    let samples: Vec<Duration> = w.rt.block_on(async {
+        let _ = p.fetch(&link, w.browser.as_ref()).await.unwrap(); // warm: mount version, connection
+        let mut v = Vec::with_capacity(200);
+        for _ in 0..200 {
+            let t = Instant::now();
+            let s = p.fetch(&link, w.browser.as_ref()).await.unwrap();
+            v.push(t.elapsed());
+            assert!(!s.expose_secret().is_empty());
+        }
+        v
+    });
+    let mut sorted = samples.clone();
+    sorted.sort();
+    println!(
+        "hashicorp_peer: 200 sequential KV v2 reads: p50 {:?}, p90 {:?}, p99 {:?}, max {:?}",
+        percentile(&sorted, 0.50),
+        percentile(&sorted, 0.90),
+        percentile(&sorted, 0.99),
+        sorted[sorted.len() - 1]
+    );
+
+    c.bench_function("hashicorp_peer/kv_v2_read", |b| {
+        b.iter(|| w.rt.block_on(p.fetch(&link, w.browser.as_ref())).unwrap())
+    });
+
+    let mut group = c.benchmark_group("hashicorp_peer");
+    group.sample_size(20);
+    group.bench_function("sign_in", |b| {
+        b.iter(|| {
+            let fresh = provider(&w.outcome);
+            w.rt.block_on(fresh.sign_in(w.browser.as_ref())).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(hashicorp, benches);
+criterion_main!(hashicorp);
