@@ -336,7 +336,7 @@ impl Inner {
         let who = match sts::get_caller_identity(&self.transport, &sts_ep, base).await {
             Ok(who) => who,
             Err(e) if e.kind() == ErrorKind::PermissionDenied => return Ok(None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(discovery_error(e)),
         };
         let Some(user) = who.user_name() else {
             return Ok(None);
@@ -345,9 +345,20 @@ impl Inner {
         match iam::list_mfa_devices(&self.transport, &iam_ep, base, user).await {
             Ok(devices) => Ok(devices.into_iter().next()),
             Err(e) if e.kind() == ErrorKind::PermissionDenied => Ok(None),
-            Err(e) => Err(e),
+            Err(e) => Err(discovery_error(e)),
         }
     }
+}
+
+/// Says why STS or IAM was called before the secret: the first call with the base keys is
+/// the MFA device lookup, so a wrong key is reported there.
+fn discovery_error(e: Error) -> Error {
+    Error::new(
+        e.kind(),
+        format!("signing in (looking for MFA devices): {}", e.message()),
+    )
+    .with_provider(PROVIDER_ID)
+    .with_retryable(e.is_retryable())
 }
 
 #[async_trait]
