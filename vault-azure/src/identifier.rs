@@ -91,7 +91,15 @@ impl SecretIdentifier {
             if scheme == "http" && !extra.is_loopback() {
                 return Err(IdentifierError::PlainHttp(host_port));
             }
-            (None, host.split('.').next().unwrap_or(&host).to_owned())
+            // A private endpoint names the vault in its first label; an address names
+            // nothing, so the whole host stands for the vault.
+            let is_address = host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok();
+            let vault = if is_address {
+                host_port.clone()
+            } else {
+                host.split('.').next().unwrap_or(&host).to_owned()
+            };
+            (None, vault)
         } else if let Some((cloud, label)) = Cloud::split_vault_host(&host) {
             if scheme != "https" {
                 return Err(IdentifierError::PlainHttp(host_port));
@@ -271,6 +279,7 @@ mod tests {
         let id = parse("http://127.0.0.1:18091/secrets/db-password").unwrap();
         assert_eq!(id.cloud(), None);
         assert_eq!(id.vault_origin(), "http://127.0.0.1:18091");
+        assert_eq!(id.vault_name(), "127.0.0.1:18091");
         assert!(matches!(
             parse("http://127.0.0.1:18092/secrets/db-password"),
             Err(IdentifierError::HostNotAllowed(_))

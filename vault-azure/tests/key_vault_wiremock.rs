@@ -467,3 +467,28 @@ async fn locators_are_canonical() {
         "https://kv1.vault.azure.net/secrets/api-key"
     );
 }
+
+#[tokio::test]
+async fn a_redirect_from_the_vault_is_not_followed() {
+    let elsewhere = MockServer::start().await;
+    let server = MockServer::start().await;
+    mount_token(&server, "tok-1").await;
+    Mock::given(method("GET"))
+        .and(path("/secrets/s1"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("{}/collect", elsewhere.uri()).as_str()),
+        )
+        .mount(&server)
+        .await;
+    let p = provider(&server, fast_retry(1), Duration::from_secs(5));
+    let e = p
+        .fetch(&link(&server, "s1"), &NoInteraction)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "the token followed a redirect"
+    );
+}
