@@ -253,6 +253,23 @@ impl AwsProvider {
         Ok((session, creds))
     }
 
+    /// After a Secrets Manager call: an expired token is the role's when the link names one
+    /// (forget its credentials, the next use assumes it again), else the session's.
+    fn note_call_expiry<T>(
+        &self,
+        link: &AwsLink,
+        session: &Arc<Session>,
+        r: Result<T, Error>,
+    ) -> Result<T, Error> {
+        match (&r, &link.role) {
+            (Err(e), Some(role)) if e.kind() == ErrorKind::SessionExpired => {
+                self.inner.roles.forget(role);
+                r
+            }
+            _ => self.note_expiry(session, r),
+        }
+    }
+
     /// When AWS says the session's token expired, the session is over: remember it, so the
     /// next fetch says "session expired" at once.
     fn note_expiry<T>(&self, session: &Arc<Session>, r: Result<T, Error>) -> Result<T, Error> {
@@ -394,7 +411,7 @@ impl Provider for AwsProvider {
             link.version.as_ref(),
         )
         .await;
-        self.note_expiry(&session, r)
+        self.note_call_expiry(&link, &session, r)
     }
 
     async fn describe(
@@ -416,7 +433,7 @@ impl Provider for AwsProvider {
             link.version.as_ref(),
         )
         .await;
-        self.note_expiry(&session, r)
+        self.note_call_expiry(&link, &session, r)
     }
 
     async fn sign_in(&self, interaction: &dyn Interaction) -> Result<SessionState, Error> {

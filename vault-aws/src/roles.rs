@@ -51,6 +51,14 @@ impl RoleCache {
         Ok(fresh)
     }
 
+    /// Forgets one role's credentials (AWS said they expired before we expected).
+    pub fn forget(&self, role: &RoleArn) {
+        self.roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(role);
+    }
+
     /// Forgets every role's credentials (sign-in, sign-out).
     pub fn clear(&self) {
         self.roles.lock().unwrap_or_else(|e| e.into_inner()).clear();

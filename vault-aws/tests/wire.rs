@@ -672,3 +672,35 @@ async fn explicit_sign_in_checks_the_keys() {
     assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
     assert_eq!(p.session(), vault_core::SessionState::SignedOut);
 }
+
+#[tokio::test]
+async fn an_expired_role_token_is_assumed_again_not_the_session_ended() {
+    let server = MockServer::start().await;
+    Mock::given(body_string_contains("Action=AssumeRole"))
+        .and(body_string_contains("DurationSeconds=900"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(ASSUME_ROLE_OK))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(target("GetSecretValue"))
+        .respond_with(xml_error(403, "ExpiredToken", "expired"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(target("GetSecretValue"))
+        .respond_with(value("fresh role keys"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = builder(&server)
+        .role_session_duration(Duration::from_secs(900))
+        .build()
+        .unwrap();
+    let l = link(ARN).with("role_arn", ROLE);
+    let e = p.fetch(&l, &NoInteraction).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SessionExpired, "{e}");
+    let v = p.fetch(&l, &NoInteraction).await.unwrap();
+    assert_eq!(v.expose_secret(), "fresh role keys");
+    assert!(p.session().is_signed_in());
+}
