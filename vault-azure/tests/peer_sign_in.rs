@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{peer_env, HeadlessBrowser, NoUser};
+use common::{peer_env, DeviceUser, HeadlessBrowser, NoUser};
 use secrecy::ExposeSecret;
 use time::Duration;
 use vault_azure::{AzureProvider, SignInFlow};
@@ -222,4 +222,25 @@ async fn key_vault_stand_in_refuses_a_foreign_token_with_a_challenge() {
         Some(peer_env("VAULT_TEST_AZURE_TENANT").as_str())
     );
     assert_eq!(c.audience(), Some("https://vault.azure.net"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_code_sign_in_then_read() {
+    let provider = builder().flow(SignInFlow::DeviceCode).build().unwrap();
+    let user = DeviceUser::default();
+    let v = provider
+        .fetch(&link(&peer_env("VAULT_TEST_AZURE_SECRET_ID")), &user)
+        .await
+        .unwrap();
+    assert_eq!(v.expose_secret(), peer_env("VAULT_TEST_AZURE_SECRET_VALUE"));
+    let shown = user.shown.lock().unwrap()[0].clone();
+    assert!(
+        shown
+            .verification_uri
+            .path()
+            .ends_with("/oauth2/v2.0/deviceauth"),
+        "{}",
+        shown.verification_uri
+    );
+    assert_eq!(shown.user_code.len(), 9, "{}", shown.user_code);
 }

@@ -203,3 +203,105 @@ impl Interaction for InstantApproval {
         Err(browser_error("no MFA here".into()))
     }
 }
+
+/// Plays the user of a device code sign-in on the oidc-provider peer: opens the
+/// verification page with the code, submits the code and the confirmation (oidc-provider's
+/// forms carry an xsrf token), then follows the login/consent redirects to "Sign-in Success".
+/// All of it happens inside `show_device_code`, before the provider's first poll.
+#[derive(Default)]
+pub struct DeviceUser {
+    pub shown: Mutex<Vec<DeviceCode>>,
+}
+
+fn form_value(html: &str, name: &str) -> Option<String> {
+    let key = format!("name=\"{name}\" value=\"");
+    let start = html.find(&key)? + key.len();
+    Some(html[start..].split('"').next()?.to_owned())
+}
+
+#[async_trait]
+impl Interaction for DeviceUser {
+    async fn open_url(&self, url: &Url) -> Result<(), Error> {
+        panic!("device flow must not open {url}")
+    }
+
+    async fn show_device_code(&self, code: &DeviceCode) -> Result<(), Error> {
+        self.shown.lock().unwrap().push(code.clone());
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut jar: BTreeMap<String, String> = BTreeMap::new();
+        let cookie = |jar: &BTreeMap<String, String>| {
+            jar.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let keep = |jar: &mut BTreeMap<String, String>, r: &reqwest::Response| {
+            for sc in r.headers().get_all(reqwest::header::SET_COOKIE) {
+                if let Some((k, v)) = sc
+                    .to_str()
+                    .unwrap()
+                    .split(';')
+                    .next()
+                    .and_then(|kv| kv.split_once('='))
+                {
+                    jar.insert(k.trim().to_owned(), v.trim().to_owned());
+                }
+            }
+        };
+        let mut page = code.verification_uri.clone();
+        page.query_pairs_mut()
+            .append_pair("user_code", &code.user_code);
+        let r = http.get(page.clone()).send().await.unwrap();
+        keep(&mut jar, &r);
+        let html = r.text().await.unwrap();
+        let xsrf = form_value(&html, "xsrf").expect("xsrf in the code form");
+        let mut form = vec![("xsrf", xsrf), ("user_code", code.user_code.clone())];
+        let r = http
+            .post(code.verification_uri.clone())
+            .header(reqwest::header::COOKIE, cookie(&jar))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        keep(&mut jar, &r);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("Confirm Device"),
+            "no confirmation page: {html}"
+        );
+        form.push(("confirm", "yes".into()));
+        let mut r = http
+            .post(code.verification_uri.clone())
+            .header(reqwest::header::COOKIE, cookie(&jar))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..10 {
+            keep(&mut jar, &r);
+            let Some(loc) = r.headers().get(reqwest::header::LOCATION) else {
+                break;
+            };
+            let next = code.verification_uri.join(loc.to_str().unwrap()).unwrap();
+            r = http
+                .get(next)
+                .header(reqwest::header::COOKIE, cookie(&jar))
+                .send()
+                .await
+                .unwrap();
+        }
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("Sign-in Success"),
+            "device sign-in did not finish: {html}"
+        );
+        Ok(())
+    }
+
+    async fn ask_mfa_code(&self, _serial: &str) -> Result<SecretString, Error> {
+        Err(browser_error("no MFA here".into()))
+    }
+}
