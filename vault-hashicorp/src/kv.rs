@@ -236,13 +236,30 @@ pub(crate) async fn metadata(
             OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
         })
     };
-    Ok(KvMetadata {
+    let versions = data.get("versions").and_then(Value::as_object);
+    let mut m = KvMetadata {
         current_version: data.get("current_version").and_then(Value::as_u64),
         created: date("created_time"),
         updated: date("updated_time"),
-        versions: data
-            .get("versions")
-            .and_then(Value::as_object)
-            .map_or(0, Map::len),
-    })
+        versions: versions.map_or(0, Map::len),
+    };
+    if let Some(pin) = link.version {
+        // a pinned version is described by its own entry: when it was written
+        let entry = versions
+            .and_then(|v| v.get(&pin.to_string()))
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::NotFound,
+                    format!("`{shown}` has no version {pin}"),
+                )
+            })?;
+        m.created = entry
+            .get("created_time")
+            .and_then(Value::as_str)
+            .and_then(|s| {
+                OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+            });
+        m.updated = m.created;
+    }
+    Ok(m)
 }

@@ -50,6 +50,21 @@ async fn sign_in_then_kv_v2_v1_and_pinned_version() {
     assert_eq!(d.version.as_deref(), Some("2"));
     assert!(d.created.is_some());
     assert!(d.id.ends_with("/v1/secret/data/app/db"), "{}", d.id);
+    let pinned = link("secret", "app/db", "password").with("version", "1");
+    let d1 = p.describe(&pinned, browser.as_ref()).await.unwrap();
+    assert_eq!(d1.version.as_deref(), Some("1"));
+    assert!(
+        d1.created.unwrap() <= d.updated.unwrap(),
+        "version 1 was written first"
+    );
+    let e = p
+        .describe(
+            &link("secret", "app/db", "password").with("version", "99"),
+            browser.as_ref(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
