@@ -278,4 +278,59 @@ async fn refused_renewal_is_session_expired() {
     let e = p.fetch(&l, browser.as_ref()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::SessionExpired);
     assert_eq!(browser.opened(), 1);
+
+    // signing in again (the clock still agrees with the id_token's times) ends it
+    clock.advance(Duration::minutes(-50));
+    assert!(p.sign_in(browser.as_ref()).await.unwrap().is_signed_in());
+    assert_eq!(
+        p.fetch(&l, browser.as_ref()).await.unwrap().expose_secret(),
+        "pw"
+    );
+    assert_eq!(browser.opened(), 2);
+}
+
+struct FailingBrowser(std::sync::atomic::AtomicUsize);
+
+#[async_trait::async_trait]
+impl vault_core::Interaction for FailingBrowser {
+    async fn open_url(&self, _url: &url::Url) -> Result<(), vault_core::Error> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // slow enough that every caller is waiting on this one attempt
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        Err(vault_core::Error::new(
+            ErrorKind::Cancelled,
+            "the user closed the browser",
+        ))
+    }
+    async fn show_device_code(&self, _c: &vault_core::DeviceCode) -> Result<(), vault_core::Error> {
+        unreachable!()
+    }
+    async fn ask_mfa_code(&self, _s: &str) -> Result<secrecy::SecretString, vault_core::Error> {
+        unreachable!()
+    }
+}
+
+#[tokio::test]
+async fn callers_waiting_on_a_failed_sign_in_share_its_error() {
+    let server = Arc::new(MockServer::start().await);
+    mount_oidc(&server, "").await;
+    let p = Arc::new(builder(&server, "").build().unwrap());
+    let browser = Arc::new(FailingBrowser(Default::default()));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (p, b) = (p.clone(), browser.clone());
+            tokio::spawn(async move {
+                p.fetch(&link("secret", "app/db", "password"), b.as_ref())
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap_err().kind(), ErrorKind::Cancelled);
+    }
+    assert_eq!(
+        browser.0.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one browser tab, not four"
+    );
 }
