@@ -34,6 +34,7 @@ pub mod cloud;
 mod device_code;
 pub mod error_body;
 pub mod host_policy;
+mod id_token;
 pub mod identifier;
 pub mod key_vault;
 mod loopback;

@@ -1,7 +1,14 @@
 //! What every sign-in flow needs: the endpoints, the app, the audience, the transport.
 
-use oauth2::basic::BasicClient;
-use oauth2::{AuthType, ClientId, EndpointNotSet, EndpointSet, Scope, TokenUrl};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    AuthType, Client, ClientId, EndpointNotSet, EndpointSet, ExtraTokenFields, Scope,
+    StandardRevocableToken, StandardTokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
 use vault_core::{Error, ErrorKind, ProviderId};
 
 use crate::authority::Authority;
@@ -17,9 +24,39 @@ pub(crate) struct OAuthContext<'a> {
     pub transport: &'a Transport,
 }
 
-/// A client with only the token endpoint set.
-pub(crate) type TokenClient =
-    BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// The fields of a Microsoft token response beyond RFC 6749 that we read: the `id_token`
+/// (its `nonce` is checked after the browser sign-in).
+#[derive(Clone, Default, Deserialize, Serialize)]
+pub(crate) struct EntraFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for EntraFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EntraFields { .. }")
+    }
+}
+
+impl ExtraTokenFields for EntraFields {}
+
+/// A token response of the Microsoft identity platform.
+pub(crate) type EntraTokenResponse = StandardTokenResponse<EntraFields, BasicTokenType>;
+
+/// A client with the token endpoint set (and optionally the authorization and device
+/// authorization endpoints).
+pub(crate) type TokenClient<A = EndpointNotSet, D = EndpointNotSet> = Client<
+    BasicErrorResponse,
+    EntraTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    A,
+    D,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 impl OAuthContext<'_> {
     /// `<resource>/.default`: every Key Vault permission the app registration was granted.
@@ -39,7 +76,7 @@ impl OAuthContext<'_> {
 
     /// A public client (no secret: `client_id` goes in the body) with the token endpoint.
     pub fn token_client(&self) -> Result<TokenClient, Error> {
-        Ok(BasicClient::new(ClientId::new(self.client_id.to_owned()))
+        Ok(Client::new(ClientId::new(self.client_id.to_owned()))
             .set_auth_type(AuthType::RequestBody)
             .set_token_uri(TokenUrl::new(self.authority.token_url()).map_err(|_| bad_url())?))
     }

@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use url::Url;
 use vault_core::{Error, ErrorKind, Interaction, ProviderId};
 
+use crate::id_token::check_id_token;
 use crate::loopback::LoopbackListener;
 use crate::oauth_context::{bad_url, OAuthContext};
 use crate::token_cache::TokenSet;
@@ -66,5 +67,8 @@ pub(crate) async fn sign_in(
         .request_async(ctx.transport)
         .await
         .map_err(|e| map_token_error(Grant::Code, e))?;
+    if let Some(id_token) = &response.extra_fields().id_token {
+        check_id_token(id_token, nonce.secret(), ctx.client_id)?;
+    }
     Ok(TokenSet::from_response(&response, now))
 }

@@ -27,7 +27,7 @@ pub struct TokenSet {
 impl TokenSet {
     /// From a token response received at `now` (no `expires_in`: one hour, Entra's default).
     pub(crate) fn from_response(
-        r: &oauth2::basic::BasicTokenResponse,
+        r: &crate::oauth_context::EntraTokenResponse,
         now: OffsetDateTime,
     ) -> Self {
         let ttl = r

@@ -19,8 +19,7 @@ const TOKEN: &str = "/contoso.onmicrosoft.com/oauth2/v2.0/token";
 fn tokens(access: &str, refresh: &str) -> serde_json::Value {
     serde_json::json!({
         "token_type": "Bearer", "scope": "https://vault.azure.net/user_impersonation https://vault.azure.net/.default",
-        "expires_in": 3600, "ext_expires_in": 3600, "access_token": access, "refresh_token": refresh,
-        "id_token": "eyJhbGciOiJub25lIn0.e30."
+        "expires_in": 3600, "ext_expires_in": 3600, "access_token": access, "refresh_token": refresh
     })
 }
 
@@ -378,4 +377,30 @@ async fn client_credentials_send_the_secret_and_the_default_scope() {
         "value-a1"
     );
     assert!(!format!("{p:?}").contains("cc-s3cret"));
+}
+
+#[tokio::test]
+async fn an_id_token_from_another_sign_in_is_refused() {
+    use base64::Engine;
+    let enc = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    let id_token = format!(
+        "{}.{}.c2ln",
+        enc(r#"{"alg":"RS256","typ":"JWT"}"#),
+        enc(
+            r#"{"aud":"11111111-2222-3333-4444-555555555555","nonce":"someone-elses-nonce","sub":"x"}"#
+        )
+    );
+    let server = MockServer::start().await;
+    let mut body = tokens("a1", "r1");
+    body["id_token"] = serde_json::Value::String(id_token);
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let p = builder(&server).build().unwrap();
+    let e = p.sign_in(&InstantApproval::new("c")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed);
+    assert!(e.message().contains("nonce"), "{e}");
+    assert_eq!(p.session(), SessionState::SignedOut);
 }
