@@ -144,7 +144,14 @@ pub(crate) async fn read(
             } else {
                 err(
                     ErrorKind::NotFound,
-                    format!("no secret at `{shown}`{pinned}"),
+                    format!(
+                        "no secret at `{shown}`{pinned}{}",
+                        if version == KvVersion::V2 && link.path.starts_with("data/") {
+                            " (KV v2 paths are written without `data/`)"
+                        } else {
+                            ""
+                        }
+                    ),
                 )
             });
         }

@@ -84,7 +84,11 @@ impl Loopback {
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
+                    let Ok((stream, _)) = accepted else {
+                        // out of descriptors or the like: do not spin, the deadline still holds
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    };
                     let tx = tx.clone();
                     let path = self.uri.path.clone();
                     let state = expected_state.clone();
