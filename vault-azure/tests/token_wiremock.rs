@@ -404,3 +404,39 @@ async fn an_id_token_from_another_sign_in_is_refused() {
     assert!(e.message().contains("nonce"), "{e}");
     assert_eq!(p.session(), SessionState::SignedOut);
 }
+
+/// A user who never finishes: the URL is "opened", nothing comes back.
+struct WalksAway;
+
+#[async_trait::async_trait]
+impl vault_core::Interaction for WalksAway {
+    async fn open_url(&self, _url: &url::Url) -> Result<(), vault_core::Error> {
+        Ok(())
+    }
+    async fn show_device_code(
+        &self,
+        _code: &vault_core::DeviceCode,
+    ) -> Result<(), vault_core::Error> {
+        Ok(())
+    }
+    async fn ask_mfa_code(
+        &self,
+        _serial: &str,
+    ) -> Result<secrecy::SecretString, vault_core::Error> {
+        Err(vault_core::Error::new(ErrorKind::Cancelled, "no"))
+    }
+}
+
+#[tokio::test]
+async fn an_abandoned_browser_sign_in_times_out_cleanly() {
+    let server = MockServer::start().await;
+    let p = builder(&server)
+        .sign_in_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let e = p.fetch(&link(&server), &WalksAway).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert!(e.message().contains("sign in again"), "{e}");
+    assert_eq!(p.session(), SessionState::SignedOut);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
