@@ -6,6 +6,9 @@
 //! cargo run --example send -- [--config FILE] [-X METHOD] [-H 'K: V']... [-d BODY] URL
 //! ```
 //!
+//! Redirects are not followed (the 3xx answer is printed): the allowed-domain check holds
+//! for the host the request goes to, and a redirect would take the resolved values elsewhere.
+//!
 //! Like request tools, it is lenient: a reference that cannot be resolved stays as written,
 //! and a warning naming the secret and the reason goes to stderr. `--strict` refuses to send
 //! instead. Exit status: 0 when a response arrived, 1 when the request failed (or, with
@@ -125,7 +128,10 @@ async fn main() -> ExitCode {
         }
     }
 
+    // Redirects are not followed: a redirect would carry the resolved headers and body to a
+    // host that the secrets' allowed domains were never checked against.
     let client = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10))
         .build()

@@ -113,3 +113,48 @@ async fn a_restricted_secret_is_not_sent_to_another_host() {
     assert!(texts(&out).1.contains("not sent"));
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("stolen"))
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(307)
+                .insert_header("location", format!("{}/collect", elsewhere.uri())),
+        )
+        .mount(&server)
+        .await;
+    let host = server.address().ip().to_string();
+    let cfg = config(
+        "send-redirect",
+        &format!("[secrets.token]\nvalue = \"tok-789\"\nallowed_domains = [\"{host}\"]\n"),
+    );
+    let url = format!("{}/start", server.uri());
+    let out = tokio::task::spawn_blocking(move || {
+        run(
+            "send",
+            &[
+                "--config",
+                cfg.to_str().unwrap(),
+                "-H",
+                "X-Token: {{vault:token}}",
+                &url,
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    let (o, _) = texts(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(o.starts_with("307 "), "{o}");
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "followed the redirect"
+    );
+}

@@ -51,7 +51,6 @@ pub mod partition;
 pub mod profile_file;
 pub mod provider;
 mod query;
-pub mod retry;
 pub mod roles;
 pub mod secrets_manager;
 pub mod session;
@@ -70,8 +69,8 @@ pub use mfa::Mfa;
 pub use partition::Partition;
 pub use profile_file::{ProfileFile, ProfileFileError};
 pub use provider::{AwsProvider, AwsProviderBuilder};
-pub use retry::RetryPolicy;
 pub use settings::{from_settings, AwsSettings};
+pub use vault_core::RetryPolicy;
 pub use version::SecretVersion;
 
 /// The provider id: the key of `[integrations.aws]` and `[secrets.NAME.aws]`.

@@ -17,11 +17,11 @@ use crate::endpoint::{Endpoints, Service};
 use crate::link::AwsLink;
 use crate::mfa::{check_code, Mfa};
 use crate::partition::is_valid_region;
-use crate::retry::RetryPolicy;
 use crate::roles::RoleCache;
 use crate::session::{Session, SessionManager};
 use crate::transport::{Transport, DEFAULT_TIMEOUT};
 use crate::{iam, secrets_manager, sts, PROVIDER_ID};
+use vault_core::RetryPolicy;
 
 /// The default region for STS calls when none is configured.
 pub const DEFAULT_REGION: &str = "us-east-1";

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use vault_core::{Clock, Error, ErrorKind};
+use vault_core::retry::parse_retry_after;
+use vault_core::{Clock, Error, ErrorKind, RetryPolicy};
 use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
 use crate::endpoint::{Endpoint, Service};
 use crate::error_body::ErrorBody;
 use crate::error_map::to_error;
-use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::sigv4::{sign_headers, Signable};
 use crate::PROVIDER_ID;
 
@@ -72,14 +72,17 @@ impl Transport {
 
     /// Sends `call` signed with `creds`, retrying throttling, 5xx and transport failures.
     pub async fn send(&self, call: &Call<'_>, creds: &Credentials) -> Result<Reply, Error> {
-        let attempts = self.retry.max_attempts.max(1);
         let mut attempt = 1;
         loop {
             let (err, retry_after) = match self.attempt(call, creds).await {
                 Ok(reply) => return Ok(reply),
                 Err(failure) => failure,
             };
-            if !err.is_retryable() || attempt >= attempts {
+            let wait = match err.is_retryable() {
+                true => self.retry.next_wait(attempt, retry_after),
+                false => None,
+            };
+            let Some(wait) = wait else {
                 return Err(if attempt > 1 {
                     let m = format!("{} (after {attempt} attempts)", err.message());
                     Error::new(err.kind(), m)
@@ -88,8 +91,8 @@ impl Transport {
                 } else {
                     err
                 });
-            }
-            tokio::time::sleep(self.retry.delay(attempt, retry_after)).await;
+            };
+            tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }

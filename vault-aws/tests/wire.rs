@@ -273,7 +273,7 @@ async fn throttling_and_5xx_are_retried_a_bounded_number_of_times() {
         xml_error(400, "Throttling", "Rate exceeded"),
         json_error(500, "InternalServiceError", "oops"),
         ResponseTemplate::new(503),
-        ResponseTemplate::new(429).insert_header("retry-after", "1"),
+        ResponseTemplate::new(429).insert_header("retry-after", "0"),
     ] {
         let server = MockServer::start().await;
         Mock::given(target("GetSecretValue"))
@@ -290,6 +290,23 @@ async fn throttling_and_5xx_are_retried_a_bounded_number_of_times() {
         assert!(e.is_retryable(), "{e}");
         assert!(e.message().contains("after 3 attempts"), "{e}");
     }
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_policy_allows_is_not_waited_for() {
+    let server = MockServer::start().await;
+    Mock::given(target("GetSecretValue"))
+        .respond_with(
+            json_error(400, "ThrottlingException", "Rate exceeded")
+                .insert_header("retry-after", "120"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = builder(&server).build().unwrap();
+    let e = p.fetch(&link(ARN), &NoInteraction).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::RateLimited, "{e}");
+    assert!(e.is_retryable(), "{e}");
 }
 
 #[tokio::test]

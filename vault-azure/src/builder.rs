@@ -12,10 +12,10 @@ use crate::authority::{Authority, DEFAULT_AUTHORITY, DEFAULT_TENANT};
 use crate::cloud::Cloud;
 use crate::host_policy::VaultHost;
 use crate::provider::{AzureProvider, ProviderParts};
-use crate::retry::RetryPolicy;
 use crate::sign_in_flow::SignInFlow;
 use crate::transport::Transport;
 use crate::PROVIDER_ID;
+use vault_core::RetryPolicy;
 
 /// The default redirect: loopback, any free port.
 pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:0/";

@@ -20,7 +20,7 @@
 //!   loopback redirect (default), device code, or client credentials (`AZURE_CLIENT_SECRET`).
 //!   Tokens stay in memory; the newest refresh token always replaces the old one.
 //! - **Key Vault REST** ([`key_vault`]): Get Secret, api-version [`API_VERSION`], the 401
-//!   challenge, errors mapped to [`vault_core::ErrorKind`]s, bounded retries ([`retry`]).
+//!   challenge, errors mapped to [`vault_core::ErrorKind`]s, bounded retries ([`vault_core::retry`]).
 //!
 //! Build the provider from the config file with [`from_settings`] or in code with
 //! [`AzureProvider::builder`].
@@ -42,7 +42,6 @@ mod oauth_context;
 mod pkce_flow;
 mod provider;
 mod refresh;
-pub mod retry;
 mod settings;
 mod sign_in_flow;
 mod token_cache;
@@ -56,10 +55,10 @@ pub use host_policy::VaultHost;
 pub use identifier::{IdentifierError, SecretIdentifier};
 pub use key_vault::{SecretBundle, API_VERSION};
 pub use provider::{AzureProvider, LINK_KEYS};
-pub use retry::RetryPolicy;
 pub use settings::{from_settings, AzureSettings};
 pub use sign_in_flow::SignInFlow;
 pub use token_cache::TokenSet;
+pub use vault_core::RetryPolicy;
 
 /// The provider id: the key of `[integrations.azure]` and `[secrets.NAME.azure]`.
 pub const PROVIDER_ID: &str = "azure";

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
-use vault_core::{Clock, Error, ErrorKind, ProviderId};
+use vault_core::retry::parse_retry_after;
+use vault_core::{Clock, Error, ErrorKind, ProviderId, RetryPolicy};
 use zeroize::Zeroizing;
 
-use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::PROVIDER_ID;
 
 /// A finished HTTP exchange. The body is wiped from memory when dropped: it may hold a
@@ -81,7 +81,6 @@ impl Transport {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let last = attempt >= self.retry.max_attempts;
             match build().send().await {
                 Ok(resp) => {
                     let status = resp.status();
@@ -92,17 +91,19 @@ impl Transport {
                         .and_then(|v| parse_retry_after(v, self.clock.now()));
                     let body = match resp.bytes().await {
                         Ok(b) => Zeroizing::new(b.to_vec()),
-                        Err(e) if !last => {
-                            tokio::time::sleep(self.retry.delay(attempt, None)).await;
-                            let _ = e;
+                        Err(e) => match self.retry.next_wait(attempt, None) {
+                            Some(wait) => {
+                                tokio::time::sleep(wait).await;
+                                continue;
+                            }
+                            None => return Err(transport_error(what, &e)),
+                        },
+                    };
+                    if retryable(status) {
+                        if let Some(wait) = self.retry.next_wait(attempt, retry_after) {
+                            tokio::time::sleep(wait).await;
                             continue;
                         }
-                        Err(e) => return Err(transport_error(what, &e)),
-                    };
-                    let too_long = retry_after.is_some_and(|d| d > self.retry.max_retry_after);
-                    if retryable(status) && !last && !too_long {
-                        tokio::time::sleep(self.retry.delay(attempt, retry_after)).await;
-                        continue;
                     }
                     return Ok(Reply {
                         status,
@@ -111,11 +112,10 @@ impl Transport {
                         retry_after,
                     });
                 }
-                Err(e) if !last => {
-                    let _ = e;
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
-                }
-                Err(e) => return Err(transport_error(what, &e)),
+                Err(e) => match self.retry.next_wait(attempt, None) {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => return Err(transport_error(what, &e)),
+                },
             }
         }
     }

@@ -25,7 +25,7 @@
 //!
 //! The pieces, one module each: [`template`] (the reference grammar), [`domain`] (allowed
 //! domains), [`vault`], [`link`], [`provider`], [`integration`], [`session`], [`interaction`],
-//! [`cache`], [`resolver`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
+//! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
 #![forbid(unsafe_code)]
 
 pub mod cache;
@@ -41,6 +41,7 @@ pub mod provider;
 pub mod report;
 pub mod request;
 pub mod resolver;
+pub mod retry;
 pub mod session;
 pub mod template;
 #[cfg(feature = "testing")]
@@ -60,6 +61,7 @@ pub use provider::{DynProvider, Provider, SecretDetails, SettingsPolicy};
 pub use report::{Field, Outcome, ReferenceReport, Report};
 pub use request::{HttpRequest, Resolution, ResolvedRequest};
 pub use resolver::{Mode, Resolver, ResolverBuilder, SecretStatus};
+pub use retry::RetryPolicy;
 pub use session::SessionState;
 pub use template::{Reference, Segment, Template, TemplateError, TemplateErrorKind};
 pub use vault::{SecretSource, Vault, VaultSecret};

@@ -8,53 +8,16 @@
 
 use std::time::Duration;
 
-use rand::Rng;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
-use vault_core::{Error, ErrorKind};
+use vault_core::retry::parse_retry_after;
+use vault_core::{Error, ErrorKind, RetryPolicy};
 
 use crate::address::VaultAddress;
 use crate::namespace::Namespace;
 use crate::PROVIDER_ID;
-
-/// How often and how patiently a call is retried.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all (1 = no retry).
-    pub attempts: u32,
-    /// First backoff; doubled on every retry, with full jitter.
-    pub base_delay: Duration,
-    /// Longest wait between two attempts, `Retry-After` included.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 3,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `retry` (1-based): `Retry-After` when the server sent
-    /// one, else full jitter over an exponential cap.
-    fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(d) = retry_after {
-            return d.min(self.max_delay);
-        }
-        let cap = self
-            .base_delay
-            .saturating_mul(1u32 << retry.saturating_sub(1).min(16))
-            .min(self.max_delay);
-        let millis = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(rand::thread_rng().gen_range(millis / 2..=millis.max(1)))
-    }
-}
 
 /// Builds the `reqwest` client of a provider: rustls, no redirects, a timeout on every call.
 pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, Error> {
@@ -164,7 +127,7 @@ pub(crate) fn status_error(status: StatusCode, body: &Value, what: &str) -> Erro
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+    parse_retry_after(v, time::OffsetDateTime::now_utc())
 }
 
 fn retryable_status(status: StatusCode, body: &Value) -> bool {
@@ -251,7 +214,6 @@ impl VaultApi {
             )
             .with_provider(PROVIDER_ID));
         }
-        let attempts = self.retry.attempts.max(1);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -274,7 +236,7 @@ impl VaultApi {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let (err, after): (Option<Error>, Option<Duration>) = match req.send().await {
+            let err = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
                     let after = retry_after(resp.headers());
@@ -294,27 +256,28 @@ impl VaultApi {
                                 }
                                 serde_json::from_str(&text).unwrap_or(Value::Null)
                             };
-                            if attempt < attempts && retryable_status(status, &body) {
-                                (None, after)
-                            } else {
-                                return Ok(Reply { status, body });
+                            let wait = match retryable_status(status, &body) {
+                                true => self.retry.next_wait(attempt, after),
+                                false => None,
+                            };
+                            match wait {
+                                Some(wait) => {
+                                    tokio::time::sleep(wait).await;
+                                    continue;
+                                }
+                                // the caller maps the last status to an error kind
+                                None => return Ok(Reply { status, body }),
                             }
                         }
-                        Err(e) => (Some(transport_error(&e, what, &self.address)), None),
+                        Err(e) => transport_error(&e, what, &self.address),
                     }
                 }
-                Err(e) => (Some(transport_error(&e, what, &self.address)), None),
+                Err(e) => transport_error(&e, what, &self.address),
             };
-            if attempt >= attempts {
-                return Err(err.unwrap_or_else(|| {
-                    Error::new(
-                        ErrorKind::Unreachable,
-                        format!("{what}: gave up after {attempts} attempts"),
-                    )
-                    .with_provider(PROVIDER_ID)
-                }));
+            match self.retry.next_wait(attempt, None) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(err),
             }
-            tokio::time::sleep(self.retry.delay(attempt, after)).await;
         }
     }
 }
@@ -374,19 +337,6 @@ mod tests {
         let s = sanitize("bad token s.abcdefghijklmnopqrstuvwx and eyJhbGciOiJSUzI1NiJ9.e30.sig");
         assert!(!s.contains("s.abcdef") && !s.contains("eyJ"), "{s}");
         assert!(sanitize(&"x ".repeat(500)).chars().count() <= 241);
-    }
-
-    #[test]
-    fn backoff_is_bounded_and_honours_retry_after() {
-        let p = RetryPolicy::default();
-        assert_eq!(
-            p.delay(1, Some(Duration::from_secs(2))),
-            Duration::from_secs(2)
-        );
-        assert_eq!(p.delay(1, Some(Duration::from_secs(600))), p.max_delay);
-        for retry in 1..20 {
-            assert!(p.delay(retry, None) <= p.max_delay);
-        }
     }
 
     #[test]

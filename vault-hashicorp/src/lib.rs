@@ -49,12 +49,12 @@ use secrecy::ExposeSecret;
 use vault_core::{ConfigError, DynProvider, Environment, IntegrationSettings, ProviderId};
 
 pub use address::{ProviderUrl, VaultAddress};
-pub use http::RetryPolicy;
 pub use kv::KvVersion;
 pub use kv_link::KvLink;
 pub use namespace::Namespace;
 pub use provider::{HashicorpBuilder, HashicorpProvider};
 pub use settings::{HashicorpSettings, RawSettings, SettingsError};
+pub use vault_core::RetryPolicy;
 
 /// The provider id: `[integrations.hashicorp]`, `[secrets.NAME.hashicorp]`.
 pub const PROVIDER_ID: ProviderId = ProviderId::from_static("hashicorp");

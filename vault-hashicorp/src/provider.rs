@@ -13,7 +13,7 @@ use vault_core::{
 };
 
 use crate::address::VaultAddress;
-use crate::http::{self, RetryPolicy, VaultApi};
+use crate::http::{self, VaultApi};
 use crate::kv::{self, KvVersion, MountCache};
 use crate::kv_link::KvLink;
 use crate::namespace::Namespace;
@@ -22,6 +22,7 @@ use crate::settings::{HashicorpSettings, RawSettings};
 use crate::signin::SignIn;
 use crate::token::{expired, VaultToken};
 use crate::PROVIDER_ID;
+use vault_core::RetryPolicy;
 
 /// Builds a [`HashicorpProvider`] in code (the config file goes through
 /// [`from_settings`](crate::from_settings)).

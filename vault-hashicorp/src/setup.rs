@@ -27,10 +27,11 @@ use vault_core::{Environment, Error, ErrorKind};
 
 use crate::address::VaultAddress;
 use crate::defaults;
-use crate::http::{self, vault_errors, RetryPolicy, VaultApi};
+use crate::http::{self, vault_errors, VaultApi};
 use crate::namespace::Namespace;
 use crate::redirect::LoopbackUri;
 use crate::PROVIDER_ID;
+use vault_core::RetryPolicy;
 
 /// Everything the setup needs.
 #[derive(Clone)]

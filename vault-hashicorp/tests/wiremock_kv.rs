@@ -220,7 +220,7 @@ async fn a_slow_server_times_out() {
         .token(SecretString::from("s.testtoken"))
         .timeout(Duration::from_millis(100))
         .retry(vault_hashicorp::RetryPolicy {
-            attempts: 1,
+            max_attempts: 1,
             ..fast_retry()
         })
         .build()
@@ -241,7 +241,7 @@ async fn unreachable_server_and_signed_out_without_interaction() {
         "c",
     )
     .retry(vault_hashicorp::RetryPolicy {
-        attempts: 1,
+        max_attempts: 1,
         ..fast_retry()
     })
     .token(SecretString::from("s.x"))

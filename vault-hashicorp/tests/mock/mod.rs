@@ -33,9 +33,10 @@ pub fn issuer(server: &MockServer, ns: &str) -> String {
 
 pub fn fast_retry() -> RetryPolicy {
     RetryPolicy {
-        attempts: 3,
+        max_attempts: 3,
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(20),
+        max_retry_after: Duration::from_secs(5),
     }
 }
 
