@@ -20,9 +20,11 @@ pub struct Credentials {
 impl Credentials {
     /// Long-lived keys (or temporary ones with [`Credentials::with_session_token`]).
     pub fn new(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        // The untrimmed input is wiped once the trimmed copy is taken.
+        let secret = zeroize::Zeroizing::new(secret_access_key.into());
         Credentials {
             access_key_id: access_key_id.into().trim().to_owned(),
-            secret_access_key: SecretString::from(secret_access_key.into().trim().to_owned()),
+            secret_access_key: SecretString::from(secret.trim()),
             session_token: None,
             expires: None,
         }

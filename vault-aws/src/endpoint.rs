@@ -75,6 +75,17 @@ impl Endpoints {
         self
     }
 
+    /// Checks every override with [`check_endpoint_url`]: https, or http on loopback only.
+    pub fn check(&self) -> Result<(), Error> {
+        for url in [&self.all, &self.secrets_manager, &self.sts, &self.iam]
+            .into_iter()
+            .flatten()
+        {
+            check_endpoint_url(url.as_str())?;
+        }
+        Ok(())
+    }
+
     fn slot(&mut self, service: Service) -> &mut Option<Url> {
         match service {
             Service::SecretsManager => &mut self.secrets_manager,

@@ -60,8 +60,14 @@ pub fn to_error(what: &str, status: u16, body: &ErrorBody) -> Error {
     let kind = kind_of(status, code);
     let mut message = format!("{what}: HTTP {status}");
     if let Some(code) = code {
+        // An error code is a short identifier; anything else from the server is dropped.
+        let shown: String = code
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'))
+            .take(80)
+            .collect();
         message.push(' ');
-        message.push_str(code);
+        message.push_str(&shown);
     }
     let quiet = kind == ErrorKind::AuthFailed || kind == ErrorKind::SessionExpired;
     if let Some(m) = body.message.as_deref().filter(|_| !quiet) {

@@ -180,7 +180,8 @@ impl AwsProviderBuilder {
         self
     }
 
-    /// Builds the provider; fails only on a malformed region.
+    /// Builds the provider; fails on a malformed region, an endpoint that is neither https nor
+    /// loopback http, or when no TLS client can be made.
     pub fn build(self) -> Result<AwsProvider, Error> {
         if !is_valid_region(&self.region) {
             return Err(Error::new(
@@ -192,7 +193,11 @@ impl AwsProviderBuilder {
             )
             .with_provider(PROVIDER_ID));
         }
-        let client = self.client.unwrap_or_else(Transport::default_client);
+        self.endpoints.check()?;
+        let client = match self.client {
+            Some(c) => c,
+            None => Transport::default_client()?,
+        };
         let transport = Transport::new(client, self.retry, self.timeout, self.clock.clone());
         Ok(AwsProvider {
             inner: Arc::new(Inner {

@@ -41,6 +41,7 @@ pub(crate) async fn call<T: DeserializeOwned>(
                 )],
                 body,
                 what: action.to_owned(),
+                idempotent: !params.iter().any(|(k, _)| *k == "TokenCode"),
             },
             creds,
         )

@@ -77,6 +77,7 @@ fn json_call<'a>(
         ],
         body: Zeroizing::new(body.into_bytes()),
         what: format!("{action} of {}", secret.name()),
+        idempotent: true,
     }
 }
 

@@ -28,6 +28,9 @@ pub(crate) struct Call<'a> {
     pub body: Zeroizing<Vec<u8>>,
     /// Names the call in errors (`GetSecretValue of app/db-AbCdEf`), never a value.
     pub what: String,
+    /// Whether sending it twice is harmless. A call carrying a one-time MFA code is not: a
+    /// retry would spend the code again (and AWS refuses a reused code).
+    pub idempotent: bool,
 }
 
 /// A successful answer; the body is zeroized on drop (it may hold a secret value).
@@ -61,13 +64,20 @@ impl Transport {
 
     /// A client for AWS calls: no redirects (a signed request must not be replayed
     /// elsewhere), rustls, keep-alive.
-    pub fn default_client() -> reqwest::Client {
+    pub fn default_client() -> Result<reqwest::Client, Error> {
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(DEFAULT_TIMEOUT)
             .user_agent(concat!("vault-aws/", env!("CARGO_PKG_VERSION")))
             .build()
-            .unwrap_or_else(|_| reqwest::Client::new())
+            // Never fall back to a default client: it would follow redirects.
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Other,
+                    "cannot build the HTTP client (TLS setup failed)",
+                )
+                .with_provider(PROVIDER_ID)
+            })
     }
 
     /// Sends `call` signed with `creds`, retrying throttling, 5xx and transport failures.
@@ -78,7 +88,7 @@ impl Transport {
                 Ok(reply) => return Ok(reply),
                 Err(failure) => failure,
             };
-            let wait = match err.is_retryable() {
+            let wait = match err.is_retryable() && call.idempotent {
                 true => self.retry.next_wait(attempt, retry_after),
                 false => None,
             };

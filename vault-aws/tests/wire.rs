@@ -563,6 +563,71 @@ async fn wrong_mfa_code_is_an_auth_error_without_the_code() {
 }
 
 #[tokio::test]
+async fn a_one_time_mfa_code_is_never_sent_twice() {
+    let server = MockServer::start().await;
+    Mock::given(body_string_contains("Action=GetSessionToken"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = builder(&server)
+        .mfa(Mfa::Serial("arn:aws:iam::123456789012:mfa/alice".into()))
+        .build()
+        .unwrap();
+    let e = p
+        .fetch(&link(ARN), &CodeInteraction::new("123456"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unreachable, "{e}");
+}
+
+#[tokio::test]
+async fn endpoints_must_be_https_or_loopback_http() {
+    for bad in [
+        "http://10.0.0.5:4566/",
+        "http://example.com/",
+        "ftp://127.0.0.1/",
+    ] {
+        let e = AwsProvider::builder()
+            .region("us-east-1")
+            .static_credentials(Credentials::new(KEY_ID, SECRET_KEY))
+            .endpoints(
+                Endpoints::default()
+                    .service(vault_aws::endpoint::Service::Sts, Url::parse(bad).unwrap()),
+            )
+            .build()
+            .err()
+            .unwrap_or_else(|| panic!("{bad} was accepted"));
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{bad}: {e}");
+    }
+    let ok = AwsProvider::builder()
+        .region("us-east-1")
+        .static_credentials(Credentials::new(KEY_ID, SECRET_KEY))
+        .endpoints(Endpoints::default().all(Url::parse("https://vpce.example.com/").unwrap()))
+        .build();
+    assert!(ok.is_ok());
+}
+
+#[tokio::test]
+async fn server_error_codes_are_filtered_before_they_reach_messages() {
+    let server = MockServer::start().await;
+    Mock::given(target("GetSecretValue"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .insert_header("content-type", "application/x-amz-json-1.1")
+                .set_body_json(json!({"__type": "Weird\u{1b}[31m<script>Code", "message": "x"})),
+        )
+        .mount(&server)
+        .await;
+    let p = builder(&server).build().unwrap();
+    let e = p.fetch(&link(ARN), &NoInteraction).await.unwrap_err();
+    assert!(
+        !e.to_string().contains('\u{1b}') && !e.to_string().contains('<'),
+        "{e}"
+    );
+}
+
+#[tokio::test]
 async fn expired_session_token_ends_the_session() {
     let server = MockServer::start().await;
     Mock::given(body_string_contains("Action=GetSessionToken"))
