@@ -767,6 +767,13 @@ impl Resolver {
             .map_err(|e| e.with_provider(id.clone()))
     }
 
+    /// Signs in again after a session expired (or to switch identity): the new session
+    /// replaces the old one. Cached values stay; use [`sign_out`](Self::sign_out) first to
+    /// drop them too.
+    pub async fn reauthenticate(&self, id: &ProviderId) -> Result<SessionState, Error> {
+        self.sign_in(id).await
+    }
+
     /// Signs out of provider `id` and drops its cached values.
     pub async fn sign_out(&self, id: &ProviderId) -> Result<(), Error> {
         let provider = self.inner.integrations.get(id)?;

@@ -342,6 +342,11 @@ async fn expired_session_is_reported() {
     f.set_session(SessionState::Expired);
     let res = r.resolve("{{vault:remote}}", None).await.unwrap();
     assert!(res.report.has(ErrorKind::SessionExpired));
+    assert!(r.reauthenticate(&id).await.unwrap().is_signed_in());
+    assert_eq!(
+        r.get("remote", None).await.unwrap().expose_secret(),
+        "remote-1"
+    );
 }
 
 trait NowForTest {
