@@ -131,7 +131,7 @@ key = "api_key"
         return Err(format!("unresolved: {e}"));
     }
     println!(
-        "  browser sign-ins: {} (one for every reference)",
+        "  browser sign-ins: {} (expected: 1, shared by all three references)",
         browser.opened()
     );
 

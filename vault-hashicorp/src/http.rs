@@ -6,6 +6,7 @@
 //! redirects are never followed: `X-Vault-Token` is a custom header that an HTTP client would
 //! happily carry to another host.
 
+use std::fmt;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -14,6 +15,7 @@ use serde_json::Value;
 use url::Url;
 use vault_core::retry::parse_retry_after;
 use vault_core::{Error, ErrorKind, RetryPolicy};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::address::VaultAddress;
 use crate::namespace::Namespace;
@@ -37,21 +39,88 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, Error> {
 }
 
 /// An answer of the Vault API: status and JSON body (`Null` when empty).
-#[derive(Debug)]
+///
+/// The body may hold secrets (a KV read, a login's token): `Debug` shows only the status, and
+/// the strings still in the body are zeroized when the reply is dropped.
 pub(crate) struct Reply {
     pub status: StatusCode,
     pub body: Value,
 }
 
+impl fmt::Debug for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("body", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        scrub(std::mem::take(&mut self.body));
+    }
+}
+
 impl Reply {
     /// The body of a 2xx reply, else the error for the status.
-    pub fn ok(self, what: &str) -> Result<Value, Error> {
+    pub fn ok(mut self, what: &str) -> Result<Value, Error> {
         if self.status.is_success() {
-            Ok(self.body)
+            Ok(std::mem::take(&mut self.body))
         } else {
             Err(status_error(self.status, &self.body, what))
         }
     }
+
+    /// Takes the body out (the reply is left with `Null`).
+    pub fn take_body(&mut self) -> Value {
+        std::mem::take(&mut self.body)
+    }
+}
+
+/// Zeroizes every string (keys included) of a JSON value while dropping it: what serde_json
+/// parsed from a secret-bearing answer does not linger in freed memory.
+pub(crate) fn scrub(value: Value) {
+    match value {
+        Value::String(mut s) => s.zeroize(),
+        Value::Array(items) => items.into_iter().for_each(scrub),
+        Value::Object(map) => {
+            for (mut k, v) in map {
+                k.zeroize();
+                scrub(v);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Appends `chunk` to `buf` without leaving copies behind: when `buf` must grow, the bytes
+/// move to a larger buffer and the old one is zeroized (a plain `Vec` would free it as is).
+fn append_zeroizing(buf: &mut Zeroizing<Vec<u8>>, chunk: &[u8]) {
+    let needed = buf.len().saturating_add(chunk.len());
+    if needed > buf.capacity() {
+        let mut bigger = Zeroizing::new(Vec::with_capacity(
+            needed.max(buf.capacity().saturating_mul(2)),
+        ));
+        bigger.extend_from_slice(buf);
+        *buf = bigger; // the old buffer is zeroized on drop
+    }
+    buf.extend_from_slice(chunk);
+}
+
+/// Reads a whole response body into zeroized memory (pre-sized from `Content-Length`, capped
+/// so a hostile length does not reserve gigabytes up front).
+pub(crate) async fn read_body(
+    mut resp: reqwest::Response,
+) -> Result<Zeroizing<Vec<u8>>, reqwest::Error> {
+    let hint = resp
+        .content_length()
+        .map_or(0, |n| usize::try_from(n.min(1 << 20)).unwrap_or(0));
+    let mut buf = Zeroizing::new(Vec::with_capacity(hint));
+    while let Some(chunk) = resp.chunk().await? {
+        append_zeroizing(&mut buf, &chunk);
+    }
+    Ok(buf)
 }
 
 /// Vault's error strings of a body `{"errors": [...]}`, joined and made safe to show.
@@ -69,9 +138,14 @@ pub(crate) fn vault_errors(body: &Value) -> String {
     sanitize(&joined)
 }
 
-/// Collapses whitespace, redacts anything shaped like a token or JWT, and caps the length:
-/// server messages go into our errors, and our errors never carry a secret.
+/// Collapses whitespace, drops control characters (no terminal escapes from a server),
+/// redacts anything shaped like a token or JWT, and caps the length: server messages go into
+/// our errors, and our errors never carry a secret.
 pub(crate) fn sanitize(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let words: Vec<String> = text
         .split_whitespace()
         .filter(|w| *w != "*")
@@ -96,6 +170,17 @@ pub(crate) fn sanitize(text: &str) -> String {
         s = s.chars().take(240).collect::<String>() + "…";
     }
     s
+}
+
+/// [`sanitize`]d and capped at 64 characters: for a short server-given name (an error code, a
+/// key id, an engine type) quoted in an error.
+pub(crate) fn short(text: &str) -> String {
+    let s = sanitize(text);
+    if s.chars().count() > 64 {
+        s.chars().take(64).collect::<String>() + "…"
+    } else {
+        s
+    }
 }
 
 /// The error for a non-2xx status of the Vault API.
@@ -240,7 +325,7 @@ impl VaultApi {
                 Ok(resp) => {
                     let status = resp.status();
                     let after = retry_after(resp.headers());
-                    match resp.bytes().await {
+                    match read_body(resp).await {
                         Ok(bytes) => {
                             let body = if bytes.is_empty() {
                                 Value::Null
@@ -248,11 +333,12 @@ impl VaultApi {
                                 serde_json::from_slice(&bytes).unwrap_or(Value::Null)
                             } else {
                                 // an error body goes into messages: never with our token in it
-                                let mut text = String::from_utf8_lossy(&bytes).into_owned();
+                                let mut text =
+                                    Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
                                 if let Some(t) =
                                     token.map(|t| t.expose_secret()).filter(|t| !t.is_empty())
                                 {
-                                    text = text.replace(t, "[redacted]");
+                                    text = Zeroizing::new(text.replace(t, "[redacted]"));
                                 }
                                 serde_json::from_str(&text).unwrap_or(Value::Null)
                             };
@@ -262,6 +348,7 @@ impl VaultApi {
                             };
                             match wait {
                                 Some(wait) => {
+                                    scrub(body);
                                     tokio::time::sleep(wait).await;
                                     continue;
                                 }
@@ -330,6 +417,39 @@ mod tests {
             status_error(StatusCode::TEMPORARY_REDIRECT, &Value::Null, "r").kind(),
             ErrorKind::InvalidResponse
         );
+    }
+
+    #[test]
+    fn reply_debug_shows_no_body() {
+        let r = Reply {
+            status: StatusCode::OK,
+            body: serde_json::json!({"data": {"data": {"password": "CANARY-VALUE"}}, "auth": {"client_token": "s.CANARY"}}),
+        };
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("CANARY"), "{shown}");
+        assert!(shown.contains("200"), "{shown}");
+        // the body still comes out whole for the caller
+        assert_eq!(
+            r.ok("read").unwrap()["data"]["data"]["password"],
+            "CANARY-VALUE"
+        );
+    }
+
+    #[test]
+    fn zeroizing_append_keeps_every_byte() {
+        let mut buf = Zeroizing::new(Vec::with_capacity(2));
+        for chunk in [&b"ab"[..], b"cde", b"", b"fghijklmnop"] {
+            append_zeroizing(&mut buf, chunk);
+        }
+        assert_eq!(&buf[..], b"abcdefghijklmnop");
+    }
+
+    #[test]
+    fn sanitize_drops_control_characters() {
+        let s = sanitize("bad\u{1b}[31mred\u{7}\r\nline");
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert_eq!(short(&"ab ".repeat(50)).chars().count(), 65);
+        assert_eq!(short("kv"), "kv");
     }
 
     #[test]

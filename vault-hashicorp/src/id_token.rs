@@ -13,10 +13,11 @@ use time::OffsetDateTime;
 use url::Url;
 use vault_core::{Error, ErrorKind};
 
-use crate::http::VaultApi;
+use crate::http::{short, VaultApi};
 use crate::PROVIDER_ID;
 
-/// Clock skew tolerated on `exp` and `iat`, in seconds.
+/// Clock skew tolerated on `exp`, in seconds. `iat` is not checked: a local clock running
+/// behind would refuse fresh tokens, and the nonce already binds the token to this sign-in.
 const LEEWAY: i64 = 60;
 
 /// The claims this crate reads (others are ignored).
@@ -64,7 +65,7 @@ pub(crate) fn validate(
     let jwk = match &header.kid {
         Some(kid) => jwks
             .find(kid)
-            .ok_or_else(|| err(format!("no key `{kid}` in the provider's JWKS")))?,
+            .ok_or_else(|| err(format!("no key `{}` in the provider's JWKS", short(kid))))?,
         None if jwks.keys.len() == 1 => &jwks.keys[0],
         None => return Err(err("no `kid` in the header and several keys in the JWKS")),
     };
@@ -93,7 +94,7 @@ pub(crate) fn validate(
         })
     })?;
     let claims = data.claims;
-    if claims.exp + LEEWAY <= now.unix_timestamp() {
+    if claims.exp.saturating_add(LEEWAY) <= now.unix_timestamp() {
         return Err(err("expired"));
     }
     if claims.nonce.as_deref() != Some(nonce.expose_secret()) {
@@ -169,5 +170,28 @@ mod tests {
         assert!(e.message().contains("bad signature"), "{e}");
         let e = check(&SecretString::from("not-a-jwt")).unwrap_err();
         assert!(!e.message().contains("not-a-jwt"));
+    }
+
+    #[test]
+    fn extreme_exp_does_not_overflow() {
+        // `exp` near i64::MAX: saturates instead of overflowing, and is (far) in the future
+        let mut c = claims();
+        c["exp"] = json!(i64::MAX);
+        assert!(check(&sign(c, "k1")).is_ok());
+        let mut c = claims();
+        c["exp"] = json!(i64::MIN);
+        let e = check(&sign(c, "k1")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    }
+
+    #[test]
+    fn a_hostile_kid_is_sanitized_in_the_error() {
+        let kid = format!("evil\u{1b}[31m\n{}", "k".repeat(500));
+        let e = check(&sign(claims(), &kid)).unwrap_err();
+        assert!(
+            !e.message().contains('\u{1b}') && !e.message().contains('\n'),
+            "{e}"
+        );
+        assert!(e.message().chars().count() < 200, "{e}");
     }
 }

@@ -3,6 +3,7 @@
 //! path and a missing key apart.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Mutex;
 
 use reqwest::Method;
@@ -10,8 +11,9 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use vault_core::{Error, ErrorKind};
+use zeroize::Zeroize;
 
-use crate::http::{vault_errors, VaultApi};
+use crate::http::{scrub, short, vault_errors, VaultApi};
 use crate::kv_link::KvLink;
 use crate::PROVIDER_ID;
 
@@ -24,10 +26,25 @@ pub enum KvVersion {
     V2,
 }
 
-/// One read secret: its data.
-#[derive(Debug)]
+/// One read secret: its data (every key of the secret, values included). `Debug` names the
+/// keys only, and what is left of the data is zeroized when the secret is dropped.
 pub(crate) struct KvSecret {
     pub data: Map<String, Value>,
+}
+
+impl fmt::Debug for KvSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KvSecret")
+            .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .field("values", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Drop for KvSecret {
+    fn drop(&mut self) {
+        scrub(Value::Object(std::mem::take(&mut self.data)));
+    }
 }
 
 /// Per-mount KV version cache (keys: mount paths; one cache per provider, so per server and
@@ -84,7 +101,10 @@ pub(crate) async fn mount_version(
     if kind != "kv" && kind != "generic" {
         return Err(err(
             ErrorKind::InvalidLink,
-            format!("mount `{mount}` is a `{kind}` engine, not a KV secrets engine"),
+            format!(
+                "mount `{mount}` is a `{}` engine, not a KV secrets engine",
+                short(kind)
+            ),
         ));
     }
     let version = match data.pointer("/options/version").and_then(Value::as_str) {
@@ -171,18 +191,24 @@ pub(crate) async fn read(
         }
         _ => {}
     }
-    let body = reply.ok(&what)?;
+    let mut body = reply.ok(&what)?;
+    // moved out, not cloned: one copy of the values, zeroized with the `KvSecret`
     let data = match version {
-        KvVersion::V1 => body.get("data"),
-        KvVersion::V2 => body.pointer("/data/data"),
-    };
-    let data = data.and_then(Value::as_object).cloned().ok_or_else(|| {
-        err(
-            ErrorKind::InvalidResponse,
-            format!("{what}: the answer holds no secret data"),
-        )
-    })?;
-    Ok(KvSecret { data })
+        KvVersion::V1 => body.get_mut("data"),
+        KvVersion::V2 => body.pointer_mut("/data/data"),
+    }
+    .map(Value::take);
+    scrub(body);
+    match data {
+        Some(Value::Object(data)) => Ok(KvSecret { data }),
+        other => {
+            scrub(other.unwrap_or(Value::Null));
+            Err(err(
+                ErrorKind::InvalidResponse,
+                format!("{what}: the answer holds no secret data"),
+            ))
+        }
+    }
 }
 
 impl KvSecret {
@@ -193,7 +219,7 @@ impl KvSecret {
         let value = self.data.remove(&link.key);
         let keys: Vec<&String> = self.data.keys().collect();
         match value {
-            Some(Value::String(s)) => Ok(SecretString::from(s)),
+            Some(Value::String(s)) => Ok(into_secret(s)),
             Some(Value::Null) | None => Err(err(
                 ErrorKind::NotFound,
                 format!(
@@ -211,8 +237,24 @@ impl KvSecret {
                     }
                 ),
             )),
-            Some(other) => Ok(SecretString::from(other.to_string())),
+            Some(other) => {
+                let text = into_secret(other.to_string());
+                scrub(other);
+                Ok(text)
+            }
         }
+    }
+}
+
+/// Moves `s` into a [`SecretString`] without leaving a copy: `String` to `Box<str>` shrinks
+/// (reallocates) when there is spare capacity, which would free the old buffer unzeroized.
+fn into_secret(mut s: String) -> SecretString {
+    if s.capacity() == s.len() {
+        SecretString::from(s)
+    } else {
+        let exact = SecretString::from(Box::<str>::from(s.as_str()));
+        s.zeroize();
+        exact
     }
 }
 
@@ -269,4 +311,50 @@ pub(crate) async fn metadata(
         m.updated = m.created;
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+    use serde_json::json;
+
+    fn link(key: &str) -> KvLink {
+        KvLink {
+            engine: "secret".to_owned(),
+            path: "app/db".to_owned(),
+            key: key.to_owned(),
+            version: None,
+        }
+    }
+
+    fn secret() -> KvSecret {
+        let Value::Object(data) = json!({"password": "CANARY-VALUE", "n": 42, "user": "u"}) else {
+            unreachable!()
+        };
+        KvSecret { data }
+    }
+
+    #[test]
+    fn debug_names_keys_not_values() {
+        let shown = format!("{:?}", secret());
+        assert!(!shown.contains("CANARY"), "{shown}");
+        assert!(shown.contains("password"), "{shown}");
+    }
+
+    #[test]
+    fn value_moves_the_key_out() {
+        assert_eq!(
+            secret().value(&link("password")).unwrap().expose_secret(),
+            "CANARY-VALUE"
+        );
+        assert_eq!(secret().value(&link("n")).unwrap().expose_secret(), "42");
+        let e = secret().value(&link("nope")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(!e.message().contains("CANARY"), "{e}");
+        assert!(e.message().contains("`password`"), "{e}");
+        let mut spare = String::with_capacity(64);
+        spare.push_str("abc");
+        assert_eq!(into_secret(spare).expose_secret(), "abc");
+    }
 }

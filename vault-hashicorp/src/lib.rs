@@ -19,9 +19,10 @@
 //! version = 2                # optional: pin a KV v2 version
 //! ```
 //!
-//! Modules: [`settings`], [`address`], [`namespace`], [`redirect`], [`kv_link`], [`token`],
-//! [`setup`], [`defaults`], [`headless`] (a scripted browser for tests and demos); the network side (http, oidc, loopback, id_token, jwt_login, kv,
-//! session, signin) is private.
+//! Public modules: [`settings`], [`address`], [`namespace`], [`redirect`], [`kv_link`],
+//! [`token`], [`setup`], [`defaults`], and [`headless`] (a scripted browser for tests and
+//! demos, not for production sign-ins). The network side (http, oidc, loopback, id_token,
+//! jwt_login, kv, session, signin) is private.
 #![forbid(unsafe_code)]
 
 pub mod address;
@@ -32,7 +33,7 @@ mod id_token;
 mod jwt_login;
 mod kv;
 pub mod kv_link;
-pub mod loopback;
+mod loopback;
 pub mod namespace;
 mod oidc;
 mod provider;

@@ -22,8 +22,8 @@ use serde_json::Value;
 use url::Url;
 use vault_core::{Error, ErrorKind};
 
-use crate::address::{check_scheme, ProviderUrl};
-use crate::http::{sanitize, VaultApi};
+use crate::address::{check_scheme, ProviderUrl, VaultAddress};
+use crate::http::{sanitize, short, VaultApi};
 use crate::PROVIDER_ID;
 
 /// What discovery tells about the provider.
@@ -38,7 +38,10 @@ fn err(kind: ErrorKind, message: impl Into<String>) -> Error {
     Error::new(kind, message).with_provider(PROVIDER_ID)
 }
 
-fn endpoint(doc: &Value, key: &str) -> Result<Url, Error> {
+/// An endpoint of the discovery document. With `pinned`, it must be on that Vault address
+/// (same origin, under its prefix): the token endpoint receives the code and the PKCE
+/// verifier, and the keys decide which id_tokens are believed.
+fn endpoint(doc: &Value, key: &str, pinned: Option<&VaultAddress>) -> Result<Url, Error> {
     let text = doc.get(key).and_then(Value::as_str).ok_or_else(|| {
         err(
             ErrorKind::InvalidResponse,
@@ -51,8 +54,22 @@ fn endpoint(doc: &Value, key: &str) -> Result<Url, Error> {
             format!("OIDC discovery: `{key}` is not a URL"),
         )
     })?;
-    check_scheme(&url, text)
-        .map_err(|e| err(ErrorKind::InvalidResponse, format!("OIDC discovery: {e}")))?;
+    check_scheme(&url, text).map_err(|_| {
+        err(
+            ErrorKind::InvalidResponse,
+            format!("OIDC discovery: `{key}` must use https:// (or http:// to a loopback host)"),
+        )
+    })?;
+    if let Some(address) = pinned {
+        if !address.owns(&url) {
+            return Err(err(
+                ErrorKind::InvalidResponse,
+                format!(
+                    "OIDC discovery: `{key}` is not on the Vault server {address}; refusing to use it"
+                ),
+            ));
+        }
+    }
     Ok(url)
 }
 
@@ -79,15 +96,19 @@ pub(crate) async fn discover(api: &VaultApi, provider: &ProviderUrl) -> Result<D
         return Err(err(
             ErrorKind::InvalidConfig,
             format!(
-                "the OIDC provider states issuer `{issuer}`, not the configured `{}`",
+                "the OIDC provider states issuer `{}`, not the configured `{}`",
+                sanitize(issuer),
                 provider.issuer()
             ),
         ));
     }
+    // the browser goes to the authorization endpoint with nothing secret; what receives the
+    // code and verifier, and what says which keys to trust, must be the Vault server itself
+    let address = api.address();
     Ok(Discovery {
-        authorization_endpoint: endpoint(&doc, "authorization_endpoint")?,
-        token_endpoint: endpoint(&doc, "token_endpoint")?,
-        jwks_uri: endpoint(&doc, "jwks_uri")?,
+        authorization_endpoint: endpoint(&doc, "authorization_endpoint", None)?,
+        token_endpoint: endpoint(&doc, "token_endpoint", Some(address))?,
+        jwks_uri: endpoint(&doc, "jwks_uri", Some(address))?,
     })
 }
 
@@ -190,7 +211,7 @@ impl AuthRequest {
                     ErrorKind::AuthFailed,
                     format!(
                         "the OIDC token endpoint refused the code: {}{}",
-                        r.error().as_ref(),
+                        short(r.error().as_ref()),
                         r.error_description()
                             .map(|d| format!(" ({})", sanitize(d)))
                             .unwrap_or_default()

@@ -334,12 +334,12 @@ impl Runner<'_> {
         }
         let method = Method::from_bytes(req.method.as_bytes()).unwrap_or(Method::GET);
         let url = self.api.url(&req.path)?;
-        let reply = self
+        let mut reply = self
             .api
             .call(method, url, Some(self.token), req.body.as_ref(), &req.step)
             .await?;
         if reply.status.is_success() {
-            return Ok(Sent::Body(reply.body));
+            return Ok(Sent::Body(reply.take_body()));
         }
         let detail = vault_errors(&reply.body);
         if let Some(t) = tolerate {

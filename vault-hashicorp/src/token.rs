@@ -40,7 +40,8 @@ impl fmt::Debug for VaultToken {
 }
 
 impl VaultToken {
-    /// A token with a known lease, from `now`.
+    /// A token with a known lease, from `now`. A lease too long to be represented as a date
+    /// ends at the latest representable date (this never panics).
     pub fn new(
         secret: SecretString,
         lease: Duration,
@@ -49,7 +50,7 @@ impl VaultToken {
     ) -> Self {
         VaultToken {
             secret,
-            expires_at: (lease > Duration::ZERO).then(|| now + lease),
+            expires_at: (lease > Duration::ZERO).then(|| now.saturating_add(lease)),
             lease,
             renewable,
         }
@@ -70,7 +71,9 @@ impl VaultToken {
         &self.secret
     }
 
-    /// Reads the `auth` block of a login or renewal answer.
+    /// Reads the `auth` block of a login or renewal answer. The lease comes from the server:
+    /// one that is negative, not an integer, or ends past the last representable date is
+    /// [`ErrorKind::InvalidResponse`] (never a panic, never a token silently without expiry).
     pub(crate) fn from_auth(body: &Value, now: OffsetDateTime, what: &str) -> Result<Self, Error> {
         let auth = body.get("auth").filter(|a| a.is_object()).ok_or_else(|| {
             Error::new(
@@ -90,20 +93,33 @@ impl VaultToken {
                 )
                 .with_provider(PROVIDER_ID)
             })?;
-        let lease = auth
-            .get("lease_duration")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
+        let bad_lease = || {
+            Error::new(
+                ErrorKind::InvalidResponse,
+                format!("{what}: the answer's `lease_duration` is not a usable number of seconds"),
+            )
+            .with_provider(PROVIDER_ID)
+        };
+        let lease = match auth.get("lease_duration") {
+            None | Some(Value::Null) => 0,
+            Some(v) => v.as_i64().filter(|l| *l >= 0).ok_or_else(bad_lease)?,
+        };
+        let lease = Duration::seconds(lease);
+        let expires_at = if lease > Duration::ZERO {
+            Some(now.checked_add(lease).ok_or_else(bad_lease)?)
+        } else {
+            None
+        };
         let renewable = auth
             .get("renewable")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        Ok(VaultToken::new(
-            SecretString::from(token),
-            Duration::seconds(lease),
+        Ok(VaultToken {
+            secret: SecretString::from(token),
+            expires_at,
+            lease,
             renewable,
-            now,
-        ))
+        })
     }
 
     /// Whether the token is past its end at `now`.
@@ -188,5 +204,30 @@ mod tests {
         )
         .is_err());
         assert!(!format!("{t:?}").contains("s.x"));
+    }
+
+    #[test]
+    fn overflowing_or_bogus_lease_is_an_invalid_response_not_a_panic() {
+        let now = OffsetDateTime::now_utc();
+        for lease in [
+            json!(i64::MAX),
+            json!(u64::MAX),
+            json!(-1),
+            json!(1.5),
+            json!("3600"),
+        ] {
+            let body = json!({"auth": {"client_token": "s.x", "lease_duration": lease, "renewable": true}});
+            let e = VaultToken::from_auth(&body, now, "login").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{lease}: {e}");
+            assert!(!e.message().contains("s.x"));
+        }
+        // a lease that fits, but not from a clock near the end of time
+        let late = time::PrimitiveDateTime::MAX.assume_utc() - Duration::days(1);
+        let body = json!({"auth": {"client_token": "s.x", "lease_duration": 7 * 86_400}});
+        let e = VaultToken::from_auth(&body, late, "renew").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+        // the public constructor saturates instead of panicking
+        let t = VaultToken::new(SecretString::from("x"), Duration::MAX, true, now);
+        assert!(t.expires_at.is_some_and(|end| end > now));
     }
 }

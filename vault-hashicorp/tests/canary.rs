@@ -9,9 +9,11 @@ use mock::*;
 use secrecy::SecretString;
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
-use vault_core::{NoInteraction, Provider};
+use vault_core::{Interaction, NoInteraction, Provider};
+use vault_hashicorp::headless::UserpassBrowser;
 use vault_hashicorp::setup::SetupConfig;
 use vault_hashicorp::token::VaultToken;
+use vault_hashicorp::{Namespace, VaultAddress};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -84,4 +86,36 @@ async fn no_public_type_or_error_prints_a_token_or_value() {
     assert_clean("SetupConfig {:?}", &format!("{c:?}"));
     let raw = vault_hashicorp::RawSettings::default();
     assert_clean("RawSettings {:?}", &format!("{raw:?}"));
+
+    // the scripted browser holds a password and obtains a token from the server
+    Mock::given(method("POST"))
+        .and(path("/v1/auth/userpass/login/alice"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"auth": {"client_token": TOKEN}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/identity/oidc/provider/vault-refs/authorize"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": format!("{TOKEN} {VALUE}"), "code": VALUE})),
+        )
+        .mount(&server)
+        .await;
+    let b = UserpassBrowser::new(
+        VaultAddress::parse(&server.uri()).unwrap(),
+        Namespace::root(),
+        "alice",
+        SecretString::from(VALUE),
+        &format!("{}/v1/identity/oidc/provider/vault-refs", server.uri()),
+    );
+    assert_clean("UserpassBrowser {:?}", &format!("{b:?}"));
+    let url = url::Url::parse(&format!(
+        "{}/ui/authorize?redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&state=s",
+        server.uri()
+    ))
+    .unwrap();
+    let e = b.open_url(&url).await.unwrap_err();
+    assert!(!format!("{e} {e:?}").contains(TOKEN), "{e}");
 }

@@ -284,3 +284,22 @@ async fn links_are_checked_without_network() {
     assert_eq!(e.kind(), ErrorKind::InvalidLink);
     assert_eq!(p.settings_policy(), vault_core::SettingsPolicy::AdminOnly);
 }
+
+#[tokio::test]
+async fn a_hostile_engine_type_is_sanitized() {
+    let server = MockServer::start().await;
+    let hostile = format!("pki\u{1b}]0;owned\u{7}\n{}", "y".repeat(400));
+    Mock::given(method("GET"))
+        .and(path("/v1/sys/internal/ui/mounts/secret"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"type": hostile}})))
+        .mount(&server)
+        .await;
+    let e = signed_in(&server, "")
+        .fetch(&link("secret", "app/db", "password"), &NoInteraction)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidLink, "{e}");
+    assert!(e.message().contains("not a KV secrets engine"), "{e}");
+    assert!(!e.message().chars().any(char::is_control), "{e:?}");
+    assert!(e.message().chars().count() < 200, "{e}");
+}

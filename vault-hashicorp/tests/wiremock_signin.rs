@@ -334,3 +334,82 @@ async fn callers_waiting_on_a_failed_sign_in_share_its_error() {
         "one browser tab, not four"
     );
 }
+
+#[tokio::test]
+async fn an_overflowing_lease_is_an_invalid_response_not_a_panic() {
+    let server = Arc::new(MockServer::start().await);
+    mount_oidc(&server, "").await;
+    mount_login(&server, "s.forever", i64::MAX).await;
+    let p = builder(&server, "").build().unwrap();
+    let e = p
+        .sign_in(MockBrowser::new(server.clone(), "").as_ref())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+    assert!(e.message().contains("lease_duration"), "{e}");
+    assert!(!format!("{e} {e:?}").contains("s.forever"), "{e}");
+    assert!(
+        matches!(p.session(), SessionState::SignedOut),
+        "{:?}",
+        p.session()
+    );
+}
+
+/// Discovery on `server` whose `key` endpoint is on `elsewhere` instead.
+async fn discovery_pointing(server: &MockServer, key: &str, elsewhere: &MockServer) {
+    let iss = issuer(server, "");
+    let mut doc = json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{}/ui/vault/identity/oidc/provider/vault-refs/authorize", server.uri()),
+        "token_endpoint": format!("{iss}/token"),
+        "jwks_uri": format!("{iss}/.well-known/keys"),
+    });
+    doc[key] = json!(format!("{}/steal", elsewhere.uri()));
+    Mock::given(method("GET"))
+        .and(path(
+            "/v1/identity/oidc/provider/vault-refs/.well-known/openid-configuration",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(doc))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn discovery_endpoints_off_the_vault_server_are_refused() {
+    for key in ["token_endpoint", "jwks_uri"] {
+        let server = Arc::new(MockServer::start().await);
+        let thief = MockServer::start().await;
+        discovery_pointing(&server, key, &thief).await;
+        let p = builder(&server, "").build().unwrap();
+        let browser = MockBrowser::new(server.clone(), "");
+        let e = p.sign_in(browser.as_ref()).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{key}: {e}");
+        assert!(e.message().contains(key), "{e}");
+        assert!(e.message().contains("not on the Vault server"), "{e}");
+        // refused at discovery: no browser, and nothing (code, verifier) reached the thief
+        assert_eq!(browser.opened(), 0);
+        assert!(thief.received_requests().await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_oauth_error_code_is_sanitized() {
+    let server = Arc::new(MockServer::start().await);
+    mount_oidc(&server, "").await;
+    let hostile = format!("invalid_grant\u{1b}[2J{}", "x".repeat(500));
+    Mock::given(method("POST"))
+        .and(path("/v1/identity/oidc/provider/vault-refs/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": hostile})))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let p = builder(&server, "").build().unwrap();
+    let e = p
+        .sign_in(MockBrowser::new(server.clone(), "").as_ref())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert!(e.message().contains("invalid_grant"), "{e}");
+    assert!(!e.message().contains('\u{1b}'), "{e}");
+    assert!(e.message().chars().count() < 200, "{e}");
+}
