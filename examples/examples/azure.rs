@@ -71,7 +71,7 @@ impl Interaction for PeerBrowser {
                 .header(reqwest::header::COOKIE, jar.join("; "))
                 .send()
                 .await
-                .map_err(|e| fail(format!("browser: {e}")))?;
+                .map_err(|e| fail(format!("browser: {}", e.without_url())))?;
             for c in resp.headers().get_all(reqwest::header::SET_COOKIE) {
                 if let Some((k, v)) = c
                     .to_str()
@@ -100,7 +100,7 @@ impl Interaction for PeerBrowser {
                     .get(next)
                     .send()
                     .await
-                    .map_err(|e| fail(format!("browser: {e}")))?;
+                    .map_err(|e| fail(format!("browser: {}", e.without_url())))?;
                 eprintln!("browser: loopback answered {}", page.status());
                 return Ok(());
             }

@@ -24,7 +24,7 @@ pub(crate) async fn acquire(
         .request_async(ctx.transport)
         .await
         .map_err(|e| map_token_error(Grant::ClientCredentials, e))?;
-    let mut set = TokenSet::from_response(&response, now);
+    let mut set = TokenSet::from_response(&response, now)?;
     // A refresh token has no use without a user: never keep one here.
     set.refresh = None;
     Ok(set)

@@ -14,6 +14,9 @@ use crate::token_cache::TokenSet;
 use crate::token_error::{map_token_error, Grant};
 use crate::PROVIDER_ID;
 
+/// The longest poll interval accepted from the server (Entra asks for 5 s).
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(300);
+
 /// Entra adds a ready-made instruction text to the device authorization response.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 struct EntraDeviceFields {
@@ -38,6 +41,19 @@ pub(crate) async fn sign_in(
         .request_async(ctx.transport)
         .await
         .map_err(|e| map_token_error(Grant::DeviceStart, e))?;
+    if details.interval() > MAX_POLL_INTERVAL {
+        // The poll loop sleeps this long between polls (and adds 5 s on `slow_down`): an
+        // absurd value would hang the sign-in past its timeout or overflow.
+        return Err(Error::new(
+            ErrorKind::InvalidResponse,
+            format!(
+                "the device authorization response asks to poll every {} s (at most {} s expected)",
+                details.interval().as_secs(),
+                MAX_POLL_INTERVAL.as_secs()
+            ),
+        )
+        .with_provider(ProviderId::from_static(PROVIDER_ID)));
+    }
     let verification_uri = Url::parse(details.verification_uri().as_str()).map_err(|_| {
         Error::new(
             ErrorKind::InvalidResponse,
@@ -58,8 +74,5 @@ pub(crate) async fn sign_in(
         .request_async(ctx.transport, tokio::time::sleep, Some(timeout))
         .await
         .map_err(|e| map_token_error(Grant::Device, e))?;
-    Ok(TokenSet::from_response(
-        &response,
-        ctx.transport.clock().now(),
-    ))
+    TokenSet::from_response(&response, ctx.transport.clock().now())
 }

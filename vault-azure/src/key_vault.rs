@@ -8,12 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use vault_core::{Error, ErrorKind, ProviderId, SecretDetails};
+use zeroize::Zeroizing;
 
 use crate::challenge::Challenge;
 use crate::error_body::map_error;
@@ -145,6 +146,22 @@ fn ts(t: Option<i64>) -> Option<OffsetDateTime> {
     t.and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
 }
 
+/// `Bearer <token>`, marked sensitive. A token that cannot be a header value (control
+/// characters, non-ASCII) is an error: sending the request without it would only earn a
+/// confusing 401. The message does not show the token.
+fn bearer_header(token: &SecretString) -> Result<HeaderValue, Error> {
+    let text = Zeroizing::new(format!("Bearer {}", token.expose_secret()));
+    let mut bearer = HeaderValue::from_str(&text).map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidResponse,
+            "the access token from the token endpoint cannot be sent in an HTTP header (invalid characters)",
+        )
+        .with_provider(ProviderId::from_static(PROVIDER_ID))
+    })?;
+    bearer.set_sensitive(true);
+    Ok(bearer)
+}
+
 /// GET the secret with `token`. The identifier was validated: its host may receive it.
 pub(crate) async fn get_secret(
     transport: &Transport,
@@ -152,16 +169,13 @@ pub(crate) async fn get_secret(
     token: &SecretString,
 ) -> Result<Outcome, Error> {
     let url = id.request_url(API_VERSION);
+    let bearer = bearer_header(token)?;
     let reply = transport
         .send("Key Vault", || {
-            let mut bearer =
-                reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-                    .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static("Bearer"));
-            bearer.set_sensitive(true);
             transport
                 .client()
                 .get(&url)
-                .header(AUTHORIZATION, bearer)
+                .header(AUTHORIZATION, bearer.clone())
                 .header(reqwest::header::ACCEPT, "application/json")
         })
         .await?;
@@ -207,5 +221,22 @@ pub(crate) async fn get_secret(
                 .and_then(Challenge::parse),
         )),
         status => Err(map_error(id, status, &reply.body, reply.retry_after)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_unfit_for_a_header_is_an_error_not_a_bare_bearer() {
+        let ok = bearer_header(&SecretString::from("eyJ0eXAi.abc-_~+/=")).unwrap();
+        assert!(ok.is_sensitive());
+        assert_eq!(ok.as_bytes(), b"Bearer eyJ0eXAi.abc-_~+/=");
+        for bad in ["tok\r\nX-Injected: 1-CANARY", "tok\0CANARY"] {
+            let e = bearer_header(&SecretString::from(bad)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+            assert!(!format!("{e} {e:?}").contains("CANARY"), "{e:?}");
+        }
     }
 }

@@ -3,14 +3,21 @@
 //! It binds `127.0.0.1` (or `[::1]`) on the configured port, or on any free port when the
 //! port is 0, and waits for exactly one callback that carries the right `state`. Anything
 //! else (a favicon request, a stray or forged callback) gets a short error page and the
-//! listener keeps waiting, so a hostile local page cannot end a sign-in in progress. The wait
-//! is bounded: a user who closes the browser gets a clean timeout, not a hung program.
+//! listener keeps waiting, so a hostile local page cannot end a sign-in in progress. Each
+//! connection is served by its own task, so a connection that sends nothing (a browser's
+//! preconnect, a local process holding a socket) does not delay the real callback; the
+//! first connection with the right state wins, a later one gets a short "already received"
+//! page. The wait is bounded: a user who closes the browser gets a clean timeout, not a hung
+//! program.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
 use url::Url;
 use vault_core::{Error, ErrorKind, ProviderId};
 
@@ -20,6 +27,8 @@ use crate::PROVIDER_ID;
 const MAX_HEAD: usize = 16 * 1024;
 /// How long one connection may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to pause after a failed `accept` (out of descriptors, say) before the next.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
 const DONE_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signed in</title></head><body><h1>Signed in</h1><p>You can close this tab and return to the application.</p></body></html>";
 
@@ -99,92 +108,133 @@ impl LoopbackListener {
     }
 
     async fn accept_loop(&self, state: &str) -> Result<Callback, Error> {
+        let shared = Arc::new(Shared {
+            redirect_uri: self.redirect_uri.clone(),
+            state: state.to_owned(),
+            claimed: AtomicBool::new(false),
+        });
+        // Every connection is handled in its own task, so an idle one (a browser preconnect,
+        // a local process holding a socket) cannot hold up the real callback. The tasks end
+        // with this future: on success, error or timeout, the set is dropped and aborts
+        // whatever is still reading.
+        let mut connections = JoinSet::new();
         loop {
-            let Ok((stream, _)) = self.listener.accept().await else {
-                continue;
-            };
-            if let Some(outcome) = self.handle(stream, state).await {
-                return outcome;
+            tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        connections.spawn(handle(stream, shared.clone()));
+                    }
+                    // Out of descriptors or the like: do not spin, the deadline still holds.
+                    Err(_) => tokio::time::sleep(ACCEPT_ERROR_PAUSE).await,
+                },
+                Some(done) = connections.join_next() => {
+                    if let Ok(Some(outcome)) = done {
+                        return outcome;
+                    }
+                }
             }
         }
     }
+}
 
-    /// One connection: `Some` when it was our callback (success or an OAuth error).
-    async fn handle(&self, mut stream: TcpStream, state: &str) -> Option<Result<Callback, Error>> {
-        let target = match tokio::time::timeout(READ_TIMEOUT, read_target(&mut stream)).await {
-            Ok(Some(t)) => t,
-            _ => {
-                respond(&mut stream, 400, "Bad Request", "Bad request.").await;
-                return None;
-            }
-        };
-        let url = self.redirect_uri.join(&target).ok()?;
-        if url.path() != self.redirect_uri.path() {
-            respond(&mut stream, 404, "Not Found", "Not found.").await;
+/// What the connection tasks share.
+struct Shared {
+    redirect_uri: Url,
+    state: String,
+    /// Set by the first connection that carries the right state: only it ends the wait.
+    claimed: AtomicBool,
+}
+
+/// One connection: `Some` when it was our callback (success or an OAuth error) and the
+/// first one to carry the right state.
+async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> Option<Result<Callback, Error>> {
+    let target = match tokio::time::timeout(READ_TIMEOUT, read_target(&mut stream)).await {
+        Ok(Some(t)) => t,
+        _ => {
+            respond(&mut stream, 400, "Bad Request", "Bad request.").await;
             return None;
         }
-        let mut got_state = None;
-        let mut code = None;
-        let mut error = None;
-        let mut iss = None;
-        for (k, v) in url.query_pairs() {
-            match k.as_ref() {
-                "state" => got_state = Some(v.into_owned()),
-                "code" => code = Some(SecretString::from(v.into_owned())),
-                "error" => error = Some(v.into_owned()),
-                "iss" => iss = Some(v.into_owned()),
-                _ => {}
-            }
-        }
-        if got_state.as_deref() != Some(state) {
-            respond(
-                &mut stream,
-                400,
-                "Bad Request",
-                "This response does not belong to the sign-in in progress.",
-            )
-            .await;
-            return None;
-        }
-        if let Some(e) = error {
-            respond(
-                &mut stream,
-                200,
-                "OK",
-                "Sign-in failed. You can close this tab and return to the application.",
-            )
-            .await;
-            let code: String = e
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .take(48)
-                .collect();
-            let kind = if code == "access_denied" {
-                ErrorKind::Cancelled
-            } else {
-                ErrorKind::AuthFailed
-            };
-            return Some(Err(err(kind, format!("the sign-in failed ({code})"))));
-        }
-        let Some(code) = code else {
-            respond(&mut stream, 400, "Bad Request", "The response has no code.").await;
-            return Some(Err(err(
-                ErrorKind::InvalidResponse,
-                "the sign-in response had neither a code nor an error",
-            )));
-        };
-        let _ = stream
-            .write_all(
-                format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{DONE_PAGE}",
-                    DONE_PAGE.len()
-                )
-                .as_bytes(),
-            )
-            .await;
-        let _ = stream.shutdown().await;
-        Some(Ok(Callback { code, iss }))
+    };
+    let Ok(url) = shared.redirect_uri.join(&target) else {
+        respond(&mut stream, 400, "Bad Request", "Bad request.").await;
+        return None;
+    };
+    if url.path() != shared.redirect_uri.path() {
+        respond(&mut stream, 404, "Not Found", "Not found.").await;
+        return None;
     }
+    let mut got_state = None;
+    let mut code = None;
+    let mut error = None;
+    let mut iss = None;
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "state" => got_state = Some(v.into_owned()),
+            "code" => code = Some(SecretString::from(v.into_owned())),
+            "error" => error = Some(v.into_owned()),
+            "iss" => iss = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if got_state.as_deref() != Some(shared.state.as_str()) {
+        respond(
+            &mut stream,
+            400,
+            "Bad Request",
+            "This response does not belong to the sign-in in progress.",
+        )
+        .await;
+        return None;
+    }
+    if shared.claimed.swap(true, Ordering::SeqCst) {
+        // A repeated callback (a reload, a second tab): the first one counts.
+        respond(
+            &mut stream,
+            409,
+            "Conflict",
+            "This sign-in has already received its response. You can close this tab.",
+        )
+        .await;
+        return None;
+    }
+    if let Some(e) = error {
+        respond(
+            &mut stream,
+            200,
+            "OK",
+            "Sign-in failed. You can close this tab and return to the application.",
+        )
+        .await;
+        let code: String = e
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(48)
+            .collect();
+        let kind = if code == "access_denied" {
+            ErrorKind::Cancelled
+        } else {
+            ErrorKind::AuthFailed
+        };
+        return Some(Err(err(kind, format!("the sign-in failed ({code})"))));
+    }
+    let Some(code) = code else {
+        respond(&mut stream, 400, "Bad Request", "The response has no code.").await;
+        return Some(Err(err(
+            ErrorKind::InvalidResponse,
+            "the sign-in response had neither a code nor an error",
+        )));
+    };
+    let _ = stream
+        .write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{DONE_PAGE}",
+                DONE_PAGE.len()
+            )
+            .as_bytes(),
+        )
+        .await;
+    let _ = stream.shutdown().await;
+    Some(Ok(Callback { code, iss }))
 }
 
 /// Reads the request head and returns the target of a `GET`.
@@ -275,6 +325,74 @@ mod tests {
             .unwrap();
         assert_eq!(e.kind(), ErrorKind::Timeout);
         assert!(e.message().contains("sign in again"));
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_does_not_hold_up_the_callback() {
+        let l = LoopbackListener::bind(&Url::parse("http://127.0.0.1:0/cb").unwrap())
+            .await
+            .unwrap();
+        let base = l.redirect_uri().clone();
+        let addr = format!("127.0.0.1:{}", base.port().unwrap());
+        // Opened first, sends nothing (a preconnect), and one that sends half a request.
+        let idle = TcpStream::connect(&addr).await.unwrap();
+        let mut half = TcpStream::connect(&addr).await.unwrap();
+        half.write_all(b"GET /cb?state=s1 HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        let client = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            get(&format!("{base}?code=c0de&state=s1")).await
+        });
+        // Far less than READ_TIMEOUT: serving the idle connections first would miss it.
+        let started = std::time::Instant::now();
+        let cb = l.accept("s1", Duration::from_secs(3)).await.unwrap();
+        assert!(started.elapsed() < READ_TIMEOUT / 2);
+        assert_eq!(cb.code.expose_secret(), "c0de");
+        let (status, page) = client.await.unwrap();
+        assert_eq!(status, 200);
+        assert!(page.contains("You can close this tab"));
+        drop((idle, half));
+    }
+
+    #[tokio::test]
+    async fn only_the_first_right_callback_counts() {
+        let l = LoopbackListener::bind(&Url::parse("http://127.0.0.1:0/").unwrap())
+            .await
+            .unwrap();
+        let base = l.redirect_uri().clone();
+        let addr = format!("127.0.0.1:{}", base.port().unwrap());
+        // Two callbacks with the right state, sent at once on two connections.
+        let send = move |code: &'static str| {
+            let addr = addr.clone();
+            async move {
+                let mut s = TcpStream::connect(&addr).await.unwrap();
+                s.write_all(
+                    format!("GET /?code={code}&state=s1 HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+                )
+                .await
+                .unwrap();
+                let mut reply = String::new();
+                let _ = s.read_to_string(&mut reply).await;
+                reply
+            }
+        };
+        let both = tokio::spawn(async move { tokio::join!(send("first"), send("second")) });
+        let cb = l.accept("s1", Duration::from_secs(5)).await.unwrap();
+        assert!(["first", "second"].contains(&cb.code.expose_secret()));
+        let (a, b) = both.await.unwrap();
+        let done = [&a, &b]
+            .iter()
+            .filter(|r| r.contains("<h1>Signed in</h1>"))
+            .count();
+        assert_eq!(done, 1, "{a}\n{b}");
+        // The loser, when it was answered before the winner ended the wait, was told so.
+        for r in [&a, &b] {
+            assert!(
+                r.is_empty() || r.starts_with("HTTP/1.1 200") || r.starts_with("HTTP/1.1 409"),
+                "{r}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use url::Url;
 use vault_core::{Error, ErrorKind, Interaction, ProviderId};
 
-use crate::id_token::check_id_token;
+use crate::id_token::{check_id_token, Expected};
 use crate::loopback::LoopbackListener;
 use crate::oauth_context::{bad_url, OAuthContext};
 use crate::token_cache::TokenSet;
@@ -67,8 +67,22 @@ pub(crate) async fn sign_in(
         .request_async(ctx.transport)
         .await
         .map_err(|e| map_token_error(Grant::Code, e))?;
-    if let Some(id_token) = &response.extra_fields().id_token {
-        check_id_token(id_token, nonce.secret(), ctx.client_id)?;
-    }
-    Ok(TokenSet::from_response(&response, now))
+    // `openid` was asked for: the ID token must come, or the nonce binds nothing.
+    let id_token = response.extra_fields().id_token.as_deref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::AuthFailed,
+            "the token endpoint answered the sign-in with no id_token (openid was requested)",
+        )
+        .with_provider(ProviderId::from_static(PROVIDER_ID))
+    })?;
+    check_id_token(
+        id_token,
+        &Expected {
+            nonce: nonce.secret(),
+            client_id: ctx.client_id,
+            authority: ctx.authority,
+            now: ctx.transport.clock().now(),
+        },
+    )?;
+    TokenSet::from_response(&response, now)
 }

@@ -182,6 +182,15 @@ impl AzureProvider {
         let Some(c) = c else { return Ok(()) };
         if let Some(aud) = c.audience() {
             if !aud.eq_ignore_ascii_case(self.resource()) {
+                // Server text: only URL characters, bounded, so it cannot forge or flood a
+                // message (newlines, terminal escapes, a pasted token).
+                let aud: String = aud
+                    .chars()
+                    .filter(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '.' | '-' | '_')
+                    })
+                    .take(100)
+                    .collect();
                 return Err(Error::new(
                     ErrorKind::AuthFailed,
                     format!(

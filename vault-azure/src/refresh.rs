@@ -26,5 +26,5 @@ pub(crate) async fn refresh(
         .request_async(ctx.transport)
         .await
         .map_err(|e| map_token_error(Grant::Refresh, e))?;
-    Ok(TokenSet::from_response(&response, now))
+    TokenSet::from_response(&response, now)
 }

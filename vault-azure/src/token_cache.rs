@@ -8,11 +8,18 @@
 use oauth2::TokenResponse;
 use secrecy::SecretString;
 use time::{Duration, OffsetDateTime};
-use vault_core::SessionState;
+use vault_core::{Error, ErrorKind, ProviderId, SessionState};
+
+use crate::PROVIDER_ID;
 
 /// Renew this long before the access token expires: the token must still be valid when it
 /// reaches Key Vault, and clocks differ.
 pub const REFRESH_SKEW: Duration = Duration::minutes(5);
+
+/// The longest lifetime believed of an access token. Entra's tokens live one to 28 hours
+/// (continuous access evaluation); a longer `expires_in` only means an earlier renewal, and
+/// an absurd one (say 10^12 s) cannot push the expiry past the calendar.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::days(1);
 
 /// The tokens of a signed-in session.
 pub struct TokenSet {
@@ -25,22 +32,33 @@ pub struct TokenSet {
 }
 
 impl TokenSet {
-    /// From a token response received at `now` (no `expires_in`: one hour, Entra's default).
+    /// From a token response received at `now` (no `expires_in`: one hour, Entra's default;
+    /// more than [`MAX_TOKEN_LIFETIME`]: that much). An expiry the calendar cannot hold is an
+    /// `InvalidResponse`, never a panic.
     pub(crate) fn from_response(
         r: &crate::oauth_context::EntraTokenResponse,
         now: OffsetDateTime,
-    ) -> Self {
-        let ttl = r
-            .expires_in()
-            .and_then(|d| Duration::try_from(d).ok())
-            .unwrap_or(Duration::hours(1));
-        TokenSet {
+    ) -> Result<Self, Error> {
+        let ttl = match r.expires_in() {
+            None => Duration::hours(1),
+            Some(d) => Duration::try_from(d)
+                .unwrap_or(MAX_TOKEN_LIFETIME)
+                .min(MAX_TOKEN_LIFETIME),
+        };
+        let expires_at = now.checked_add(ttl).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidResponse,
+                "the token endpoint's expires_in gives an expiry out of range",
+            )
+            .with_provider(ProviderId::from_static(PROVIDER_ID))
+        })?;
+        Ok(TokenSet {
             access: SecretString::from(r.access_token().secret().as_str()),
-            expires_at: now + ttl,
+            expires_at,
             refresh: r
                 .refresh_token()
                 .map(|t| SecretString::from(t.secret().as_str())),
-        }
+        })
     }
 
     /// This set after a refresh answered `next`: the new refresh token wins, the old one is
@@ -54,7 +72,9 @@ impl TokenSet {
 
     /// Whether the access token is still good at `now`, with [`REFRESH_SKEW`] to spare.
     pub(crate) fn fresh_at(&self, now: OffsetDateTime) -> bool {
-        self.expires_at - REFRESH_SKEW > now
+        self.expires_at
+            .checked_sub(REFRESH_SKEW)
+            .is_some_and(|due| due > now)
     }
 
     /// When the access token expires.

@@ -24,13 +24,18 @@ fn assert_clean(what: &str, text: &str) {
 async fn no_secret_is_ever_formatted() {
     let server = MockServer::start().await;
     let token = "/t1/oauth2/v2.0/token";
+    let browser = InstantApproval::new(&format!("code-{CANARY}"));
     Mock::given(method("POST"))
         .and(path(token))
         .and(body_string_contains("grant_type=authorization_code"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "token_type": "Bearer", "expires_in": 3600,
-            "access_token": format!("access-{CANARY}"), "refresh_token": format!("refresh-{CANARY}")
-        })))
+        .respond_with(
+            browser
+                .id_tokens(&format!("{}/t1/v2.0", server.uri()), "app")
+                .body(serde_json::json!({
+                    "token_type": "Bearer", "expires_in": 3600,
+                    "access_token": format!("access-{CANARY}"), "refresh_token": format!("refresh-{CANARY}")
+                })),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -66,7 +71,6 @@ async fn no_secret_is_ever_formatted() {
         .clock(clock.clone());
     assert_clean("builder", &format!("{builder:?}"));
     let p = builder.build().unwrap();
-    let browser = InstantApproval::new(&format!("code-{CANARY}"));
     let link = |n: &str| {
         Link::new(ProviderId::from_static("azure"))
             .with("identifier", format!("{}/secrets/{n}", server.uri()))

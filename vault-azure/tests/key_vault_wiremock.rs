@@ -492,3 +492,52 @@ async fn a_redirect_from_the_vault_is_not_followed() {
         "the token followed a redirect"
     );
 }
+
+#[tokio::test]
+async fn a_token_unfit_for_a_header_is_refused_before_key_vault() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok-1\r\nX-Injected: CANARY").await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(bundle(&server, "s1")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let p = provider(&server, fast_retry(1), Duration::from_secs(5));
+    let e = p
+        .fetch(&link(&server, "s1"), &NoInteraction)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+    assert!(!format!("{e} {e:?}").contains("CANARY"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_hostile_challenge_audience_is_shown_sanitized() {
+    let server = MockServer::start().await;
+    mount_token(&server, "tok-1").await;
+    let long = "A".repeat(500);
+    let challenge = format!(
+        r#"Bearer authorization="https://login.microsoftonline.com/{TENANT}", resource="https://evil.example/\" `forged` <b>x</b>; {long}""#
+    );
+    Mock::given(method("GET"))
+        .and(path("/secrets/s1"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("WWW-Authenticate", challenge.as_str())
+                .set_body_json(kv_error("Unauthorized", "x", None)),
+        )
+        .mount(&server)
+        .await;
+    let p = provider(&server, fast_retry(1), Duration::from_secs(5));
+    let e = p
+        .fetch(&link(&server, "s1"), &NoInteraction)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    let m = e.message();
+    assert!(m.contains("https://evil.example/"), "{m}");
+    for bad in ["\"", "`forged`", "<b>", ";", " AAAA"] {
+        assert!(!m.contains(bad), "{bad} in {m}");
+    }
+    assert!(m.len() < 300, "{m}");
+}

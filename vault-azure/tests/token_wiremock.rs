@@ -15,6 +15,14 @@ use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "/contoso.onmicrosoft.com/oauth2/v2.0/token";
+const CLIENT: &str = "11111111-2222-3333-4444-555555555555";
+/// The tenant id of contoso.onmicrosoft.com, as Entra's issuer names it.
+const TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+/// Entra's v2 issuer at the mock authority.
+fn issuer(server: &MockServer) -> String {
+    format!("{}/{TENANT_ID}/v2.0", server.uri())
+}
 
 fn tokens(access: &str, refresh: &str) -> serde_json::Value {
     serde_json::json!({
@@ -72,6 +80,7 @@ fn link(server: &MockServer) -> Link {
 #[tokio::test]
 async fn code_exchange_then_rotating_refreshes() {
     let server = MockServer::start().await;
+    let browser = InstantApproval::new("the-code");
     Mock::given(method("POST"))
         .and(path(TOKEN))
         .and(body_string_contains("grant_type=authorization_code"))
@@ -83,7 +92,11 @@ async fn code_exchange_then_rotating_refreshes() {
         .and(body_string_contains(
             "redirect_uri=http%3A%2F%2F127.0.0.1%3A",
         ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(tokens("a1", "r1")))
+        .respond_with(
+            browser
+                .id_tokens(&issuer(&server), CLIENT)
+                .body(tokens("a1", "r1")),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -103,7 +116,6 @@ async fn code_exchange_then_rotating_refreshes() {
     mount_vault(&server, &["a1", "a2", "a3"]).await;
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let p = builder(&server).clock(clock.clone()).build().unwrap();
-    let browser = InstantApproval::new("the-code");
     assert_eq!(
         p.fetch(&link(&server), &browser)
             .await
@@ -148,10 +160,17 @@ async fn code_exchange_then_rotating_refreshes() {
 #[tokio::test]
 async fn a_refused_refresh_means_sign_in_again() {
     let server = MockServer::start().await;
+    let browser = InstantApproval::new("c");
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     Mock::given(method("POST"))
         .and(path(TOKEN))
         .and(body_string_contains("grant_type=authorization_code"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(tokens("a1", "r1")))
+        .respond_with(
+            browser
+                .id_tokens(&issuer(&server), CLIENT)
+                .clock(clock.clone())
+                .body(tokens("a1", "r1")),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST"))
@@ -162,9 +181,7 @@ async fn a_refused_refresh_means_sign_in_again() {
         .mount(&server)
         .await;
     mount_vault(&server, &["a1"]).await;
-    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let p = builder(&server).clock(clock.clone()).build().unwrap();
-    let browser = InstantApproval::new("c");
     p.sign_in(&browser).await.unwrap();
     clock.advance(time::Duration::hours(2));
     let e = p.fetch(&link(&server), &NoUser).await.unwrap_err();
@@ -189,6 +206,7 @@ async fn a_refused_refresh_means_sign_in_again() {
 #[tokio::test]
 async fn token_endpoint_hiccups_are_retried() {
     let server = MockServer::start().await;
+    let browser = InstantApproval::new("c");
     Mock::given(method("POST"))
         .and(path(TOKEN))
         .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
@@ -198,16 +216,17 @@ async fn token_endpoint_hiccups_are_retried() {
         .await;
     Mock::given(method("POST"))
         .and(path(TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(tokens("a1", "r1")))
+        .respond_with(
+            browser
+                .id_tokens(&issuer(&server), CLIENT)
+                .body(tokens("a1", "r1")),
+        )
         .with_priority(2)
         .mount(&server)
         .await;
     mount_vault(&server, &["a1"]).await;
     let p = builder(&server).build().unwrap();
-    assert!(p
-        .fetch(&link(&server), &InstantApproval::new("c"))
-        .await
-        .is_ok());
+    assert!(p.fetch(&link(&server), &browser).await.is_ok());
 
     // Down for good: Unreachable, and the session is not spoiled.
     let server = MockServer::start().await;
@@ -439,4 +458,169 @@ async fn an_abandoned_browser_sign_in_times_out_cleanly() {
     assert!(e.message().contains("sign in again"), "{e}");
     assert_eq!(p.session(), SessionState::SignedOut);
     assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_sign_in_without_an_id_token_is_refused() {
+    // `openid` was requested: a response without an ID token cannot prove its nonce.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(tokens("a1", "r1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_vault(&server, &["a1"]).await;
+    let p = builder(&server).build().unwrap();
+    let e = p
+        .fetch(&link(&server), &InstantApproval::new("c"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert!(e.message().contains("no id_token"), "{e}");
+    assert_eq!(p.session(), SessionState::SignedOut);
+    assert!(!server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.url.path().starts_with("/secrets")));
+}
+
+#[tokio::test]
+async fn an_id_token_from_another_issuer_or_tenant_is_refused() {
+    for iss in [
+        // Another server.
+        format!("https://login.microsoftonline.com/{TENANT_ID}/v2.0"),
+        // Not a tenant id (a domain tenant's issuer names the tenant's GUID).
+        "{server}/contoso.onmicrosoft.com/v2.0".to_owned(),
+        "{server}/v2.0".to_owned(),
+    ] {
+        let server = MockServer::start().await;
+        let browser = InstantApproval::new("c");
+        let iss = iss.replace("{server}", &server.uri());
+        Mock::given(method("POST"))
+            .and(path(TOKEN))
+            .respond_with(browser.id_tokens(&iss, CLIENT).body(tokens("a1", "r1")))
+            .mount(&server)
+            .await;
+        let p = builder(&server).build().unwrap();
+        let e = p.sign_in(&browser).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AuthFailed, "{iss}: {e}");
+        assert!(e.message().contains("authority"), "{e}");
+        assert_eq!(p.session(), SessionState::SignedOut);
+    }
+}
+
+#[tokio::test]
+async fn an_expired_id_token_is_refused() {
+    let server = MockServer::start().await;
+    let browser = InstantApproval::new("c");
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(
+            browser
+                .id_tokens(&issuer(&server), CLIENT)
+                .body(tokens("a1", "r1")),
+        )
+        .mount(&server)
+        .await;
+    // The ID token is valid for an hour from the real now; this provider lives a day later.
+    let clock = Arc::new(ManualClock::new(
+        OffsetDateTime::now_utc() + time::Duration::days(1),
+    ));
+    let p = builder(&server).clock(clock).build().unwrap();
+    let e = p.sign_in(&browser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert!(e.message().contains("expired"), "{e}");
+}
+
+fn client_credentials(server: &MockServer, clock: Arc<ManualClock>) -> AzureProvider {
+    builder(server)
+        .flow(SignInFlow::ClientCredentials)
+        .client_secret("cc".to_owned().into())
+        .clock(clock)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_absurd_expires_in_is_capped_not_a_panic() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "Bearer", "expires_in": 1_000_000_000_000u64, "access_token": "a1"
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    mount_vault(&server, &["a1"]).await;
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    let p = client_credentials(&server, clock.clone());
+    assert!(p.fetch(&link(&server), &NoUser).await.is_ok());
+    // Believed for a day at most: renewed after that.
+    clock.advance(time::Duration::hours(23));
+    assert!(p.fetch(&link(&server), &NoUser).await.is_ok());
+    clock.advance(time::Duration::hours(2));
+    assert!(p.fetch(&link(&server), &NoUser).await.is_ok());
+
+    // u64::MAX seconds does not fit a time::Duration: the same cap.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "Bearer", "expires_in": u64::MAX, "access_token": "a1"
+        })))
+        .mount(&server)
+        .await;
+    mount_vault(&server, &["a1"]).await;
+    let p = client_credentials(
+        &server,
+        Arc::new(ManualClock::new(OffsetDateTime::now_utc())),
+    );
+    assert!(p.fetch(&link(&server), &NoUser).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_expiry_past_the_calendar_is_an_invalid_response() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "token_type": "Bearer", "expires_in": 7200, "access_token": "a1"
+        })))
+        .mount(&server)
+        .await;
+    // A clock at the end of what `time` can represent: now + expires_in overflows.
+    let end = time::PrimitiveDateTime::MAX.assume_utc() - time::Duration::minutes(30);
+    let p = client_credentials(&server, Arc::new(ManualClock::new(end)));
+    let e = p.fetch(&link(&server), &NoUser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+}
+
+#[tokio::test]
+async fn an_absurd_device_poll_interval_is_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "user_code": "X", "device_code": "D", "verification_uri": "https://microsoft.com/devicelogin",
+            "expires_in": 900, "interval": u64::MAX - 1
+        })))
+        .mount(&server)
+        .await;
+    let p = builder(&server)
+        .flow(SignInFlow::DeviceCode)
+        .build()
+        .unwrap();
+    let e = tokio::time::timeout(
+        Duration::from_secs(10),
+        p.sign_in(&InstantApproval::new("x")),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidResponse, "{e}");
+    assert!(e.message().contains("poll"), "{e}");
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use secrecy::SecretString;
@@ -166,6 +166,8 @@ pub struct InstantApproval {
     pub opened: AtomicUsize,
     pub urls: Mutex<Vec<Url>>,
     pub device_codes: Mutex<Vec<DeviceCode>>,
+    /// The nonce of the newest authorization request, for [`IdTokens`].
+    pub nonce: Arc<Mutex<Option<String>>>,
 }
 
 impl InstantApproval {
@@ -175,7 +177,70 @@ impl InstantApproval {
             opened: AtomicUsize::new(0),
             urls: Mutex::new(Vec::new()),
             device_codes: Mutex::new(Vec::new()),
+            nonce: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// A token endpoint answer with an ID token for this approval's newest sign-in.
+    pub fn id_tokens(&self, issuer: &str, client_id: &str) -> IdTokens {
+        IdTokens {
+            nonce: self.nonce.clone(),
+            issuer: issuer.into(),
+            client_id: client_id.into(),
+            body: serde_json::Value::Null,
+            clock: None,
+        }
+    }
+}
+
+/// A wiremock responder: `body` plus an unsigned `id_token` that repeats the nonce the
+/// [`InstantApproval`] saw, issued by `issuer` to `client_id`, valid for an hour.
+#[derive(Clone)]
+pub struct IdTokens {
+    nonce: Arc<Mutex<Option<String>>>,
+    issuer: String,
+    client_id: String,
+    body: serde_json::Value,
+    clock: Option<Arc<dyn vault_core::Clock>>,
+}
+
+impl IdTokens {
+    pub fn body(mut self, body: serde_json::Value) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Issue at this clock's now (default: the real one).
+    pub fn clock(mut self, clock: Arc<dyn vault_core::Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+}
+
+/// An unsigned JWT with `claims`.
+pub fn jwt(claims: &serde_json::Value) -> String {
+    use base64::Engine;
+    let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    format!(
+        "{}.{}.c2ln",
+        enc(br#"{"alg":"RS256","typ":"JWT"}"#),
+        enc(claims.to_string().as_bytes())
+    )
+}
+
+impl wiremock::Respond for IdTokens {
+    fn respond(&self, _request: &wiremock::Request) -> wiremock::ResponseTemplate {
+        let nonce = self.nonce.lock().unwrap().clone().unwrap_or_default();
+        let now = self
+            .clock
+            .as_ref()
+            .map_or_else(time::OffsetDateTime::now_utc, |c| c.now());
+        let exp = now.unix_timestamp() + 3600;
+        let mut body = self.body.clone();
+        body["id_token"] = serde_json::Value::String(jwt(&serde_json::json!({
+            "iss": self.issuer, "aud": self.client_id, "nonce": nonce, "exp": exp, "sub": "user"
+        })));
+        wiremock::ResponseTemplate::new(200).set_body_json(body)
     }
 }
 
@@ -185,6 +250,7 @@ impl Interaction for InstantApproval {
         self.opened.fetch_add(1, Ordering::SeqCst);
         self.urls.lock().unwrap().push(url.clone());
         let q: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+        *self.nonce.lock().unwrap() = q.get("nonce").cloned();
         let mut cb = Url::parse(&q["redirect_uri"]).unwrap();
         cb.query_pairs_mut()
             .append_pair("code", &self.code)
