@@ -102,11 +102,12 @@ pub(crate) async fn discover(api: &VaultApi, provider: &ProviderUrl) -> Result<D
             ),
         ));
     }
-    // the browser goes to the authorization endpoint with nothing secret; what receives the
-    // code and verifier, and what says which keys to trust, must be the Vault server itself
+    // every endpoint must be the Vault server itself: the token endpoint receives the code
+    // and verifier, the JWKS says which keys to trust, and the user types credentials at the
+    // authorization endpoint (a foreign one would be a phishing page)
     let address = api.address();
     Ok(Discovery {
-        authorization_endpoint: endpoint(&doc, "authorization_endpoint", None)?,
+        authorization_endpoint: endpoint(&doc, "authorization_endpoint", Some(address))?,
         token_endpoint: endpoint(&doc, "token_endpoint", Some(address))?,
         jwks_uri: endpoint(&doc, "jwks_uri", Some(address))?,
     })
