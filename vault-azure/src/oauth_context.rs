@@ -8,6 +8,7 @@ use oauth2::{
     AuthType, Client, ClientId, EndpointNotSet, EndpointSet, ExtraTokenFields, Scope,
     StandardRevocableToken, StandardTokenResponse, TokenUrl,
 };
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use vault_core::{Error, ErrorKind, ProviderId};
 
@@ -29,7 +30,24 @@ pub(crate) struct OAuthContext<'a> {
 #[derive(Clone, Default, Deserialize, Serialize)]
 pub(crate) struct EntraFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
+    pub id_token: Option<IdToken>,
+}
+
+/// An ID token, held as a [`SecretString`] (wiped on drop, never formatted).
+#[derive(Clone)]
+pub(crate) struct IdToken(pub SecretString);
+
+impl<'de> Deserialize<'de> for IdToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| IdToken(SecretString::from(s)))
+    }
+}
+
+/// Only because [`ExtraTokenFields`] requires it; this crate never serializes a response.
+impl Serialize for IdToken {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.expose_secret())
+    }
 }
 
 impl std::fmt::Debug for EntraFields {

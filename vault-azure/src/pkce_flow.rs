@@ -68,7 +68,7 @@ pub(crate) async fn sign_in(
         .await
         .map_err(|e| map_token_error(Grant::Code, e))?;
     // `openid` was asked for: the ID token must come, or the nonce binds nothing.
-    let id_token = response.extra_fields().id_token.as_deref().ok_or_else(|| {
+    let id_token = response.extra_fields().id_token.as_ref().ok_or_else(|| {
         Error::new(
             ErrorKind::AuthFailed,
             "the token endpoint answered the sign-in with no id_token (openid was requested)",
@@ -76,7 +76,7 @@ pub(crate) async fn sign_in(
         .with_provider(ProviderId::from_static(PROVIDER_ID))
     })?;
     check_id_token(
-        id_token,
+        id_token.0.expose_secret(),
         &Expected {
             nonce: nonce.secret(),
             client_id: ctx.client_id,

@@ -157,6 +157,40 @@ mod tests {
         assert!(!text.contains("CANARY"), "{text}");
     }
 
+    fn response(expires_in: Option<u64>) -> crate::oauth_context::EntraTokenResponse {
+        let mut r = oauth2::StandardTokenResponse::new(
+            oauth2::AccessToken::new("a".into()),
+            oauth2::basic::BasicTokenType::Bearer,
+            Default::default(),
+        );
+        r.set_expires_in(expires_in.map(std::time::Duration::from_secs).as_ref());
+        r
+    }
+
+    #[test]
+    fn server_lifetimes_are_bounded_and_never_panic() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let at = |e| {
+            TokenSet::from_response(&response(e), now)
+                .unwrap()
+                .expires_at
+        };
+        assert_eq!(at(Some(3599)), now + Duration::seconds(3599));
+        assert_eq!(at(None), now + Duration::hours(1));
+        assert_eq!(at(Some(1_000_000_000_000)), now + MAX_TOKEN_LIFETIME);
+        assert_eq!(at(Some(u64::MAX)), now + MAX_TOKEN_LIFETIME);
+        // A clock at the end of the calendar: an error, not an overflow panic.
+        let end = time::PrimitiveDateTime::MAX.assume_utc();
+        let e = TokenSet::from_response(&response(Some(60)), end).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidResponse);
+        // Nor does freshness at the start of it.
+        let s = TokenSet {
+            expires_at: time::PrimitiveDateTime::MIN.assume_utc(),
+            ..set("a", None)
+        };
+        assert!(!s.fresh_at(OffsetDateTime::UNIX_EPOCH));
+    }
+
     #[test]
     fn freshness_has_skew() {
         let s = set("a", None);
