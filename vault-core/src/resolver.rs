@@ -6,6 +6,7 @@
 //! checked *before* fetching, so a refused secret is never even read.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, RwLock};
 
 use futures_util::future::join_all;
@@ -34,6 +35,32 @@ pub enum Mode {
     Lenient,
     /// Fail the whole call with the first reference's error.
     Strict,
+}
+
+/// The vault's secrets by name. Names are hashed with FNV-1a rather than SipHash: the map is
+/// filled from the vault (trusted), and lookups of hostile names cannot degrade it, so the
+/// hash-flooding defence buys nothing here while costing most of a cache-hit lookup.
+type SecretMap = HashMap<Arc<str>, Arc<Prepared>, BuildHasherDefault<Fnv1a>>;
+
+/// 64-bit FNV-1a.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// A secret prepared for resolving: its link already validated.
@@ -121,7 +148,7 @@ impl ResolverBuilder {
         }
         let cache = Cache::new(self.cache, self.clock.clone());
         let inner = Inner {
-            secrets: RwLock::new(HashMap::new()),
+            secrets: RwLock::new(SecretMap::default()),
             integrations,
             cache,
             clock: self.clock,
@@ -149,7 +176,7 @@ pub struct Resolver {
 }
 
 struct Inner {
-    secrets: RwLock<HashMap<Arc<str>, Arc<Prepared>>>,
+    secrets: RwLock<SecretMap>,
     integrations: Integrations,
     cache: Cache,
     clock: Arc<dyn Clock>,
@@ -163,6 +190,16 @@ struct Value {
     /// The name, shared with the vault.
     name: Arc<str>,
     value: Result<SharedSecret, Error>,
+}
+
+/// A plan before the cache was asked: links still borrow from the vault.
+enum Draft<'s> {
+    Done(Result<SharedSecret, Error>),
+    Link {
+        prepared: &'s Arc<Prepared>,
+        link: &'s Link,
+        locator: &'s Locator,
+    },
 }
 
 /// How to obtain one name's value.
@@ -185,11 +222,11 @@ enum HostCheck<'h> {
 }
 
 impl Inner {
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Arc<Prepared>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, SecretMap> {
         self.secrets.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Arc<str>, Arc<Prepared>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, SecretMap> {
         self.secrets.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -216,62 +253,86 @@ impl Inner {
             .1
     }
 
-    /// Plans for every name, under one read of the vault and one lock of the cache: the
-    /// cache-hit path of a whole call costs a handful of lock operations, not several per
-    /// reference.
+    /// Plans for every name, under one read of the vault and one lock of the cache: a link
+    /// whose value is cached costs a lookup and nothing else (no provider lookup, no clones),
+    /// so the cache-hit path of a whole call is a handful of lock operations.
     fn plans(&self, names: &[&str], host: HostCheck<'_>) -> Vec<(Arc<str>, Plan)> {
-        let mut providers: Vec<(ProviderId, Result<DynProvider, Error>)> = Vec::new();
-        let mut plans: Vec<(Arc<str>, Plan)> = {
-            let secrets = self.read();
-            names
-                .iter()
-                .map(|name| self.plan_one(&secrets, &mut providers, name, host))
-                .collect()
-        };
-        if plans.iter().any(|(_, p)| matches!(p, Plan::Fetch { .. })) {
+        let secrets = self.read();
+        let mut drafts: Vec<(Arc<str>, Draft<'_>)> = names
+            .iter()
+            .map(|name| self.draft(&secrets, name, host))
+            .collect();
+        if drafts.iter().any(|(_, d)| matches!(d, Draft::Link { .. })) {
             self.cache.with_lookup(|fresh| {
-                for (_, p) in plans.iter_mut() {
-                    if let Plan::Fetch { locator, .. } = p {
+                for (_, d) in drafts.iter_mut() {
+                    if let Draft::Link { locator, .. } = d {
                         if let Some(v) = fresh(locator) {
-                            *p = Plan::Done(Ok(v));
+                            *d = Draft::Done(Ok(v));
                         }
                     }
                 }
             });
         }
-        plans
+        let mut providers: Vec<(ProviderId, Result<DynProvider, Error>)> = Vec::new();
+        drafts
+            .into_iter()
+            .map(|(name, d)| {
+                let plan = match d {
+                    Draft::Done(r) => Plan::Done(r),
+                    Draft::Link {
+                        prepared,
+                        link,
+                        locator,
+                    } => {
+                        let id = link.provider();
+                        let provider = match providers.iter().find(|(p, _)| p == id) {
+                            Some((_, p)) => p.clone(),
+                            None => {
+                                let p = self.integrations.get(id);
+                                providers.push((id.clone(), p.clone()));
+                                p
+                            }
+                        };
+                        match provider {
+                            Err(e) => Plan::Done(Err(e.with_secret(&*name))),
+                            Ok(provider) => Plan::Fetch {
+                                locator: locator.clone(),
+                                provider,
+                                prepared: prepared.clone(),
+                            },
+                        }
+                    }
+                };
+                (name, plan)
+            })
+            .collect()
     }
 
-    /// The plan for one name, and the name as shared by the vault (so that reports need no
-    /// copy of it).
-    fn plan_one(
+    /// The first step of a plan, borrowing from the vault, and the name as shared by the
+    /// vault (so that reports need no copy of it).
+    fn draft<'s>(
         &self,
-        secrets: &HashMap<Arc<str>, Arc<Prepared>>,
-        providers: &mut Vec<(ProviderId, Result<DynProvider, Error>)>,
+        secrets: &'s SecretMap,
         name: &str,
         host: HostCheck<'_>,
-    ) -> (Arc<str>, Plan) {
+    ) -> (Arc<str>, Draft<'s>) {
         let Some((key, prepared)) = secrets.get_key_value(name) else {
             let e = Error::new(
                 ErrorKind::UnknownName,
                 "the vault holds no secret of this name",
             );
-            return (Arc::from(name), Plan::Done(Err(e.with_secret(name))));
+            return (Arc::from(name), Draft::Done(Err(e.with_secret(name))));
         };
-        (
-            key.clone(),
-            self.plan_prepared(prepared, providers, name, host),
-        )
+        (key.clone(), self.draft_prepared(prepared, name, host))
     }
 
-    fn plan_prepared(
+    fn draft_prepared<'s>(
         &self,
-        prepared: &Arc<Prepared>,
-        providers: &mut Vec<(ProviderId, Result<DynProvider, Error>)>,
+        prepared: &'s Arc<Prepared>,
         name: &str,
         host: HostCheck<'_>,
-    ) -> Plan {
-        let fail = |e: Error| Plan::Done(Err(e.with_secret(name)));
+    ) -> Draft<'s> {
+        let fail = |e: Error| Draft::Done(Err(e.with_secret(name)));
         let secret = &prepared.secret;
         if !secret.is_enabled() {
             return fail(Error::new(ErrorKind::Disabled, "the secret is turned off"));
@@ -295,34 +356,22 @@ impl Inner {
             }
         }
         match &prepared.source {
-            PreparedSource::Local(v) => Plan::Done(Ok(v.clone())),
+            PreparedSource::Local(v) => Draft::Done(Ok(v.clone())),
             PreparedSource::Env(var) => match self.env.var(var) {
-                Some(v) => Plan::Done(Ok(Arc::new(v))),
+                Some(v) => Draft::Done(Ok(Arc::new(v))),
                 None => fail(Error::new(
                     ErrorKind::MissingEnv,
                     format!("environment variable {var} is not set"),
                 )),
             },
-            PreparedSource::Link { link, locator } => {
-                let id = link.provider();
-                let provider = match providers.iter().find(|(p, _)| p == id) {
-                    Some((_, p)) => p.clone(),
-                    None => {
-                        let p = self.integrations.get(id);
-                        providers.push((id.clone(), p.clone()));
-                        p
-                    }
-                };
-                match (provider, locator) {
-                    (Err(e), _) => fail(e),
-                    (_, Err(e)) => fail(e.clone()),
-                    (Ok(provider), Ok(locator)) => Plan::Fetch {
-                        locator: locator.clone(),
-                        provider,
-                        prepared: prepared.clone(),
-                    },
-                }
-            }
+            PreparedSource::Link { link, locator } => match locator {
+                Err(e) => fail(e.clone()),
+                Ok(locator) => Draft::Link {
+                    prepared,
+                    link,
+                    locator,
+                },
+            },
         }
     }
 
