@@ -190,21 +190,10 @@ impl AzureProviderBuilder {
                 self.redirect_uri
             ))
         })?;
-        let loopback = matches!(
-            redirect_uri.host_str(),
-            Some("127.0.0.1" | "[::1]" | "localhost")
-        );
-        if redirect_uri.scheme() != "http"
-            || !loopback
-            || redirect_uri.query().is_some()
-            || redirect_uri.fragment().is_some()
-            || !redirect_uri.username().is_empty()
-        {
-            return Err(invalid(format!(
-                "redirect_uri `{}` must be http://127.0.0.1:<port>/<path> (or [::1], localhost) without query: the sign-in response is received on this machine",
-                self.redirect_uri
-            )));
-        }
+        // The same rule the listener applies when it binds, checked here so that a bad
+        // redirect URI is a config error at build time, not at the first sign-in.
+        vault_core::loopback::check_redirect_uri(&redirect_uri)
+            .map_err(|e| invalid(e.message()))?;
         let resource = match self.resource {
             Some(r) => {
                 let u =

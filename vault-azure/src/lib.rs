@@ -37,7 +37,6 @@ pub mod host_policy;
 mod id_token;
 pub mod identifier;
 pub mod key_vault;
-mod loopback;
 mod oauth_context;
 mod pkce_flow;
 mod provider;

@@ -7,10 +7,10 @@ use std::time::Duration;
 use oauth2::{AuthUrl, AuthorizationCode, CsrfToken, PkceCodeChallenge, RedirectUrl};
 use secrecy::ExposeSecret;
 use url::Url;
+use vault_core::loopback::LoopbackListener;
 use vault_core::{Error, ErrorKind, Interaction, ProviderId};
 
 use crate::id_token::{check_id_token, Expected};
-use crate::loopback::LoopbackListener;
 use crate::oauth_context::{bad_url, OAuthContext};
 use crate::token_cache::TokenSet;
 use crate::token_error::{map_token_error, Grant};
@@ -23,7 +23,8 @@ pub(crate) async fn sign_in(
     interaction: &dyn Interaction,
     timeout: Duration,
 ) -> Result<TokenSet, Error> {
-    let listener = LoopbackListener::bind(redirect_uri).await?;
+    let named = |e: Error| e.with_provider(ProviderId::from_static(PROVIDER_ID));
+    let listener = LoopbackListener::bind(redirect_uri).await.map_err(named)?;
     let client = ctx
         .token_client()?
         .set_auth_uri(AuthUrl::new(ctx.authority.authorize_url()).map_err(|_| bad_url())?)
@@ -40,7 +41,12 @@ pub(crate) async fn sign_in(
 
     // Wait on the listener while the host opens the URL: a headless host may only return
     // from `open_url` once its "browser" has reached the listener.
-    let accept = listener.accept(state.secret(), timeout);
+    let accept = async {
+        listener
+            .accept(state.secret(), timeout)
+            .await
+            .map_err(named)
+    };
     tokio::pin!(accept);
     let callback = tokio::select! {
         cb = &mut accept => cb?,

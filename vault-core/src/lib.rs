@@ -25,6 +25,7 @@
 //!
 //! The pieces, one module each: [`template`] (the reference grammar), [`domain`] (allowed
 //! domains), [`vault`], [`link`], [`provider`], [`integration`], [`session`], [`interaction`],
+//! [`loopback`] (the OAuth loopback redirect listener of browser sign-ins, for providers),
 //! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
 #![forbid(unsafe_code)]
 
@@ -37,6 +38,7 @@ pub mod error;
 pub mod integration;
 pub mod interaction;
 pub mod link;
+pub mod loopback;
 pub mod provider;
 pub mod report;
 pub mod request;

@@ -21,8 +21,8 @@
 //!
 //! Public modules: [`settings`], [`address`], [`namespace`], [`redirect`], [`kv_link`],
 //! [`token`], [`setup`], [`defaults`], and [`headless`] (a scripted browser for tests and
-//! demos, not for production sign-ins). The network side (http, oidc, loopback, id_token,
-//! jwt_login, kv, session, signin) is private.
+//! demos, not for production sign-ins). The network side (http, oidc, id_token, jwt_login,
+//! kv, session, signin) is private; the loopback listener is [`vault_core::loopback`].
 #![forbid(unsafe_code)]
 
 pub mod address;
@@ -33,7 +33,6 @@ mod id_token;
 mod jwt_login;
 mod kv;
 pub mod kv_link;
-mod loopback;
 pub mod namespace;
 mod oidc;
 mod provider;

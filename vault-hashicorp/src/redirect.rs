@@ -2,6 +2,8 @@
 //!
 //! OpenBao and Vault match `127.0.0.1` redirect URIs on any port (RFC 8252 §7.3) but on the
 //! exact path, and refuse `localhost`, so only an IPv4 loopback literal is accepted here.
+//! The listener itself is [`vault_core::loopback`]: [`RedirectPlan::urls`] is what it binds,
+//! the first one it can, in order.
 
 use std::net::Ipv4Addr;
 
@@ -58,6 +60,15 @@ impl LoopbackUri {
     pub fn with_port(&self, port: u16) -> String {
         format!("http://{}:{}{}", self.ip, port, self.path)
     }
+
+    /// This URI as a [`Url`] (port 0 kept: the listener resolves it).
+    pub fn url(&self) -> Url {
+        let mut url = Url::parse(&format!("http://{}:{}/", self.ip, self.port))
+            .expect("an IPv4 literal and a port always form a URL");
+        // `set_path` percent-encodes what needs it, so a hand-built `path` cannot break it
+        url.set_path(&self.path);
+        url
+    }
 }
 
 /// The redirect URIs to try, in order.
@@ -76,6 +87,11 @@ impl RedirectPlan {
     /// Exactly this URI (port 0: any free port).
     pub fn only(uri: LoopbackUri) -> Self {
         RedirectPlan(vec![uri])
+    }
+
+    /// The URIs to hand to [`vault_core::loopback::LoopbackListener::bind_first`], in order.
+    pub fn urls(&self) -> Vec<Url> {
+        self.0.iter().map(LoopbackUri::url).collect()
     }
 }
 
@@ -107,6 +123,12 @@ mod tests {
             LoopbackUri::parse("nope"),
             Err(RedirectError::NotAUrl(_))
         ));
-        assert_eq!(RedirectPlan::default_ports().0.len(), 2);
+        let urls = RedirectPlan::default_ports().urls();
+        let urls: Vec<&str> = urls.iter().map(Url::as_str).collect();
+        assert_eq!(
+            urls,
+            [defaults::REDIRECT_URI, defaults::FALLBACK_REDIRECT_URI]
+        );
+        assert_eq!(u.url().as_str(), "http://127.0.0.1:0/cb");
     }
 }

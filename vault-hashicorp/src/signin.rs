@@ -4,13 +4,14 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+use vault_core::loopback::LoopbackListener;
 use vault_core::{Clock, Error, Interaction};
 
 use crate::http::VaultApi;
-use crate::loopback::Loopback;
 use crate::settings::HashicorpSettings;
 use crate::token::VaultToken;
+use crate::PROVIDER_ID;
 use crate::{id_token, jwt_login, oidc};
 
 /// What the sign-in needs from the provider.
@@ -28,11 +29,21 @@ impl SignIn<'_> {
     pub async fn run(&self, interaction: &dyn Interaction) -> Result<VaultToken, Error> {
         let s = self.settings;
         let disc = oidc::discover(self.oidc, &s.provider).await?;
-        let listener = Loopback::bind(&s.redirect).await?;
-        let request = oidc::authorize(&disc, &s.client_id, listener.redirect_uri())?;
+        let named = |e: Error| e.with_provider(PROVIDER_ID);
+        // the default plan: 10545, then 10534 when another program holds it
+        let listener = LoopbackListener::bind_first(&s.redirect.urls())
+            .await
+            .map_err(named)?;
+        let request = oidc::authorize(&disc, &s.client_id, listener.redirect_uri().as_str())?;
         let state: SecretString = request.state.clone();
         let code = {
-            let wait = listener.wait(&state, self.wait);
+            let wait = async {
+                listener
+                    .accept(state.expose_secret(), self.wait)
+                    .await
+                    .map(|callback| callback.code)
+                    .map_err(named)
+            };
             tokio::pin!(wait);
             // the listener runs while the host opens the URL: a headless host may deliver
             // the callback before `open_url` even returns
@@ -44,6 +55,8 @@ impl SignIn<'_> {
                 code = &mut wait => code?,
             }
         };
+        // the port is not needed any more: free it now, not after the code exchange
+        drop(listener);
         let nonce = request.nonce.clone();
         let id = request.exchange(self.oidc.http(), code).await?;
         let jwks = id_token::fetch_jwks(self.oidc, &disc.jwks_uri).await?;
