@@ -5,27 +5,36 @@
 //! cache makes concurrent fetches of one link share a single request. Allowed domains are
 //! checked *before* fetching, so a refused secret is never even read.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+//! One file per step: `prepared` (the vault as the resolver keeps it), `plan` (what each
+//! name needs: a value at hand, a cache hit, or a fetch), `render` (substitution and the
+//! report).
+
+mod plan;
+mod prepared;
+mod render;
+
 use std::sync::{Arc, RwLock};
 
-use futures_util::future::join_all;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::cache::{Cache, CacheConfig, SharedSecret};
+use crate::cache::{Cache, CacheConfig};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::RequestHost;
 use crate::env::{Environment, ProcessEnv};
 use crate::error::{Error, ErrorKind};
 use crate::integration::{Integrations, Role};
 use crate::interaction::{Interaction, NoInteraction};
-use crate::link::{Link, Locator, ProviderId};
+use crate::link::ProviderId;
 use crate::provider::{DynProvider, SecretDetails};
-use crate::report::{Field, Outcome, ReferenceReport, Report};
+use crate::report::{Field, Outcome, Report};
 use crate::request::{HttpRequest, Resolution, ResolvedRequest};
 use crate::session::SessionState;
-use crate::template::{Segment, Template};
-use crate::vault::{SecretSource, Vault, VaultSecret};
+use crate::template::Template;
+use crate::vault::{Vault, VaultSecret};
+
+use plan::HostCheck;
+use prepared::{PreparedSource, SecretMap};
+use render::{host_depends_on_reference, render, NameIndex};
 
 /// What to do with a reference that cannot be resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -35,47 +44,6 @@ pub enum Mode {
     Lenient,
     /// Fail the whole call with the first reference's error.
     Strict,
-}
-
-/// The vault's secrets by name. Names are hashed with FNV-1a rather than SipHash: the map is
-/// filled from the vault (trusted), and lookups of hostile names cannot degrade it, so the
-/// hash-flooding defence buys nothing here while costing most of a cache-hit lookup.
-type SecretMap = HashMap<Arc<str>, Arc<Prepared>, BuildHasherDefault<Fnv1a>>;
-
-/// 64-bit FNV-1a.
-struct Fnv1a(u64);
-
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv1a {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
-
-/// A secret prepared for resolving: its link already validated.
-struct Prepared {
-    secret: VaultSecret,
-    source: PreparedSource,
-}
-
-enum PreparedSource {
-    Local(SharedSecret),
-    Env(String),
-    Link {
-        link: Link,
-        locator: Result<Locator, Error>,
-    },
 }
 
 /// The status of one vault secret, as `vaultctl check` prints it.
@@ -185,42 +153,6 @@ struct Inner {
     mode: Mode,
 }
 
-/// One name's outcome in a call.
-struct Value {
-    /// The name, shared with the vault.
-    name: Arc<str>,
-    value: Result<SharedSecret, Error>,
-}
-
-/// A plan before the cache was asked: links still borrow from the vault.
-enum Draft<'s> {
-    Done(Result<SharedSecret, Error>),
-    Link {
-        prepared: &'s Arc<Prepared>,
-        link: &'s Link,
-        locator: &'s Locator,
-    },
-}
-
-/// How to obtain one name's value.
-enum Plan {
-    Done(Result<SharedSecret, Error>),
-    Fetch {
-        prepared: Arc<Prepared>,
-        provider: DynProvider,
-        locator: Locator,
-    },
-}
-
-/// Where the request's host comes from for the allowed-domain check.
-#[derive(Clone, Copy)]
-enum HostCheck<'h> {
-    /// The request goes to this host (`None`: no valid http(s) URL).
-    Host(Option<&'h RequestHost>),
-    /// Not checked at all (`vaultctl check`).
-    Skip,
-}
-
 impl Inner {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, SecretMap> {
         self.secrets.read().unwrap_or_else(|e| e.into_inner())
@@ -229,343 +161,6 @@ impl Inner {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, SecretMap> {
         self.secrets.write().unwrap_or_else(|e| e.into_inner())
     }
-
-    fn prepare(&self, secret: VaultSecret) -> Prepared {
-        let source = match secret.source() {
-            SecretSource::Local(v) => PreparedSource::Local(Arc::new(v.clone())),
-            SecretSource::Env(var) => PreparedSource::Env(var.clone()),
-            SecretSource::Link(link) => PreparedSource::Link {
-                link: link.clone(),
-                locator: self
-                    .integrations
-                    .get(link.provider())
-                    .and_then(|p| p.validate_link(link))
-                    .map_err(|e| e.with_provider(link.provider().clone())),
-            },
-        };
-        Prepared { secret, source }
-    }
-
-    fn plan(&self, name: &str, host: HostCheck<'_>) -> Plan {
-        self.plans(&[name], host)
-            .pop()
-            .expect("one plan per name")
-            .1
-    }
-
-    /// Plans for every name, under one read of the vault and one lock of the cache: a link
-    /// whose value is cached costs a lookup and nothing else (no provider lookup, no clones),
-    /// so the cache-hit path of a whole call is a handful of lock operations.
-    fn plans(&self, names: &[&str], host: HostCheck<'_>) -> Vec<(Arc<str>, Plan)> {
-        let secrets = self.read();
-        let mut drafts: Vec<(Arc<str>, Draft<'_>)> = names
-            .iter()
-            .map(|name| self.draft(&secrets, name, host))
-            .collect();
-        if drafts.iter().any(|(_, d)| matches!(d, Draft::Link { .. })) {
-            self.cache.with_lookup(|fresh| {
-                for (_, d) in drafts.iter_mut() {
-                    if let Draft::Link { locator, .. } = d {
-                        if let Some(v) = fresh(locator) {
-                            *d = Draft::Done(Ok(v));
-                        }
-                    }
-                }
-            });
-        }
-        let mut providers: Vec<(ProviderId, Result<DynProvider, Error>)> = Vec::new();
-        drafts
-            .into_iter()
-            .map(|(name, d)| {
-                let plan = match d {
-                    Draft::Done(r) => Plan::Done(r),
-                    Draft::Link {
-                        prepared,
-                        link,
-                        locator,
-                    } => {
-                        let id = link.provider();
-                        let provider = match providers.iter().find(|(p, _)| p == id) {
-                            Some((_, p)) => p.clone(),
-                            None => {
-                                let p = self.integrations.get(id);
-                                providers.push((id.clone(), p.clone()));
-                                p
-                            }
-                        };
-                        match provider {
-                            Err(e) => Plan::Done(Err(e.with_secret(&*name))),
-                            Ok(provider) => Plan::Fetch {
-                                locator: locator.clone(),
-                                provider,
-                                prepared: prepared.clone(),
-                            },
-                        }
-                    }
-                };
-                (name, plan)
-            })
-            .collect()
-    }
-
-    /// The first step of a plan, borrowing from the vault, and the name as shared by the
-    /// vault (so that reports need no copy of it).
-    fn draft<'s>(
-        &self,
-        secrets: &'s SecretMap,
-        name: &str,
-        host: HostCheck<'_>,
-    ) -> (Arc<str>, Draft<'s>) {
-        let Some((key, prepared)) = secrets.get_key_value(name) else {
-            let e = Error::new(
-                ErrorKind::UnknownName,
-                "the vault holds no secret of this name",
-            );
-            return (Arc::from(name), Draft::Done(Err(e.with_secret(name))));
-        };
-        (key.clone(), self.draft_prepared(prepared, name, host))
-    }
-
-    fn draft_prepared<'s>(
-        &self,
-        prepared: &'s Arc<Prepared>,
-        name: &str,
-        host: HostCheck<'_>,
-    ) -> Draft<'s> {
-        let fail = |e: Error| Draft::Done(Err(e.with_secret(name)));
-        let secret = &prepared.secret;
-        if !secret.is_enabled() {
-            return fail(Error::new(ErrorKind::Disabled, "the secret is turned off"));
-        }
-        if let HostCheck::Host(host) = host {
-            if !secret.domains().allows(host) {
-                let allowed: Vec<String> = secret
-                    .domains()
-                    .patterns()
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect();
-                let target = match host {
-                    Some(h) => format!("the request goes to {h}"),
-                    None => "the request has no http(s) host to check".to_owned(),
-                };
-                return fail(Error::new(
-                    ErrorKind::DomainNotAllowed,
-                    format!("allowed only for {}; {target}", allowed.join(", ")),
-                ));
-            }
-        }
-        match &prepared.source {
-            PreparedSource::Local(v) => Draft::Done(Ok(v.clone())),
-            PreparedSource::Env(var) => match self.env.var(var) {
-                Some(v) => Draft::Done(Ok(Arc::new(v))),
-                None => fail(Error::new(
-                    ErrorKind::MissingEnv,
-                    format!("environment variable {var} is not set"),
-                )),
-            },
-            PreparedSource::Link { link, locator } => match locator {
-                Err(e) => fail(e.clone()),
-                Ok(locator) => Draft::Link {
-                    prepared,
-                    link,
-                    locator,
-                },
-            },
-        }
-    }
-
-    async fn run(&self, name: &str, plan: Plan) -> Result<SharedSecret, Error> {
-        match plan {
-            Plan::Done(r) => r,
-            Plan::Fetch {
-                prepared,
-                provider,
-                locator,
-            } => {
-                let interaction = self.interaction.clone();
-                let id = locator.provider().clone();
-                self.cache
-                    .get_or_fetch(&locator, move || {
-                        Box::pin(async move {
-                            let PreparedSource::Link { link, .. } = &prepared.source else {
-                                return Err(Error::new(ErrorKind::Other, "not a link"));
-                            };
-                            provider
-                                .fetch(link, &*interaction)
-                                .await
-                                .map_err(|e| e.with_provider(id))
-                        })
-                    })
-                    .await
-                    .map_err(|e| e.with_secret(name))
-            }
-        }
-    }
-
-    /// Values of every distinct name, fetching the missing ones concurrently.
-    async fn values(&self, names: &[&str], host: HostCheck<'_>) -> Vec<Value> {
-        let plans = self.plans(names, host);
-        if plans.iter().all(|(_, p)| matches!(p, Plan::Done(_))) {
-            // Fast path: everything local or cached, no future machinery.
-            return plans
-                .into_iter()
-                .map(|(name, p)| match p {
-                    Plan::Done(value) => Value { name, value },
-                    Plan::Fetch { .. } => unreachable!("checked above"),
-                })
-                .collect();
-        }
-        join_all(plans.into_iter().map(|(name, p)| async move {
-            let value = self.run(&name, p).await;
-            Value { name, value }
-        }))
-        .await
-    }
-}
-
-/// The distinct names of a call's templates, in first-seen order, and for every reference of
-/// every template the index of its value: references find their value by index, never by
-/// comparing names again.
-struct NameIndex<'t, 'a> {
-    names: Vec<&'a str>,
-    slots: Vec<(&'t Template<'a>, Vec<usize>)>,
-}
-
-/// Above this many names, a hash map beats scanning the list.
-const SCAN_LIMIT: usize = 16;
-
-impl<'t, 'a> NameIndex<'t, 'a> {
-    fn new(templates: &[&'t Template<'a>]) -> Self {
-        let total: usize = templates.iter().map(|t| t.references().count()).sum();
-        let mut names: Vec<&'a str> = Vec::with_capacity(total);
-        let mut map: Option<HashMap<&'a str, usize>> = None;
-        let mut slots = Vec::with_capacity(templates.len());
-        for t in templates {
-            let mut these = Vec::with_capacity(t.references().count());
-            for r in t.references() {
-                let found = match &map {
-                    Some(m) => m.get(r.name()).copied(),
-                    None => names.iter().position(|n| *n == r.name()),
-                };
-                let slot = found.unwrap_or_else(|| {
-                    names.push(r.name());
-                    if let Some(m) = &mut map {
-                        m.insert(r.name(), names.len() - 1);
-                    } else if names.len() > SCAN_LIMIT {
-                        map = Some(names.iter().enumerate().map(|(i, n)| (*n, i)).collect());
-                    }
-                    names.len() - 1
-                });
-                these.push(slot);
-            }
-            slots.push((*t, these));
-        }
-        NameIndex { names, slots }
-    }
-
-    /// The value indices of `template`'s references, in order.
-    fn slots(&self, template: &Template<'a>) -> &[usize] {
-        self.slots
-            .iter()
-            .find(|(t, _)| std::ptr::eq(*t, template))
-            .map(|(_, s)| s.as_slice())
-            .expect("template was indexed")
-    }
-}
-
-/// Substitutes values into `template`; the output has exactly the needed capacity, so turning
-/// it into a `SecretString` never reallocates (and never leaves a copy behind).
-fn render(
-    template: &Template<'_>,
-    source: &str,
-    index: &NameIndex<'_, '_>,
-    values: &[Value],
-    field: &Field,
-    report: &mut Report,
-) -> SecretString {
-    let slots = index.slots(template);
-    let mut len = 0;
-    let mut k = 0;
-    for s in template.segments() {
-        len += match s {
-            Segment::Text(t) => t.len(),
-            Segment::Reference(r) => {
-                k += 1;
-                match &values[slots[k - 1]].value {
-                    Ok(v) => v.expose_secret().len(),
-                    Err(_) => r.span().len(),
-                }
-            }
-        };
-    }
-    let first_entry = report.len();
-    report.reserve(slots.len() + template.errors().len());
-    let mut out = String::with_capacity(len);
-    let mut slots = slots.iter();
-    for s in template.segments() {
-        match s {
-            Segment::Text(t) => out.push_str(t),
-            Segment::Reference(r) => {
-                let slot = *slots.next().expect("one slot per reference");
-                let outcome = match &values[slot].value {
-                    Ok(v) => {
-                        out.push_str(v.expose_secret());
-                        if v.expose_secret().is_empty() {
-                            Outcome::Empty
-                        } else {
-                            Outcome::Resolved
-                        }
-                    }
-                    Err(e) => {
-                        out.push_str(&source[r.span()]);
-                        Outcome::Unresolved(e.clone())
-                    }
-                };
-                report.push(ReferenceReport {
-                    name: values[slot].name.clone(),
-                    field: field.clone(),
-                    span: r.span(),
-                    outcome,
-                });
-            }
-        }
-    }
-    if !template.errors().is_empty() {
-        for e in template.errors() {
-            let name_end = e.position().min(source.len());
-            let name_start = (e.start() + crate::template::OPEN.len()).min(name_end);
-            report.push(ReferenceReport {
-                name: Arc::from(&source[name_start..name_end]),
-                field: field.clone(),
-                span: e.start()..name_end,
-                outcome: Outcome::Unresolved(Error::new(
-                    ErrorKind::InvalidReference,
-                    e.to_string(),
-                )),
-            });
-        }
-        report.sort_from(first_entry);
-    }
-    debug_assert_eq!(out.len(), len);
-    SecretString::from(out)
-}
-
-/// Whether a reference sits in the scheme or authority of a URL template, so the host is only
-/// known once the URL is resolved.
-fn host_depends_on_reference(url: &str, template: &Template<'_>) -> bool {
-    let authority_end = match url.find("://") {
-        Some(i) => {
-            let start = i + 3;
-            url[start..]
-                .find(['/', '?', '#'])
-                .map_or(url.len(), |j| start + j)
-        }
-        None => url.len(),
-    };
-    template
-        .references()
-        .any(|r| r.span().start < authority_end)
 }
 
 impl Resolver {
