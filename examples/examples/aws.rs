@@ -22,20 +22,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
 use vault_core::{Config, HttpRequest, MapEnv, Outcome, Resolver};
-
-fn var(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| {
-        format!("{name} not set: start moto with `.ci/peers/start.sh moto`, then `set -a; . ~/.cache/vault-refs-peers/run/all.env; set +a`")
-    })
-}
-
-/// Shows a value's shape, not the value.
-fn mask(value: &str) -> String {
-    let head: String = value.chars().take(3).collect();
-    format!("{head}… ({} characters)", value.chars().count())
-}
+use vault_examples::demo::{peer_var, print_check, print_details, print_headers};
 
 async fn run() -> Result<(), String> {
     let config_text = format!(
@@ -64,21 +52,24 @@ role_arn = "{role}"             # assumed with STS AssumeRole, shared by every s
 [secrets.eu.aws]
 secret_arn = "{eu}"             # signed for eu-west-1, the ARN's region
 "#,
-        region = var("VAULT_TEST_AWS_REGION")?,
-        endpoint = var("VAULT_TEST_AWS_ENDPOINT")?,
-        arn = var("VAULT_TEST_AWS_SECRET_ARN")?,
-        role = var("VAULT_TEST_AWS_ROLE_ARN")?,
-        eu = var("VAULT_TEST_AWS_EU_SECRET_ARN")?,
+        region = peer_var("VAULT_TEST_AWS_REGION", "moto")?,
+        endpoint = peer_var("VAULT_TEST_AWS_ENDPOINT", "moto")?,
+        arn = peer_var("VAULT_TEST_AWS_SECRET_ARN", "moto")?,
+        role = peer_var("VAULT_TEST_AWS_ROLE_ARN", "moto")?,
+        eu = peer_var("VAULT_TEST_AWS_EU_SECRET_ARN", "moto")?,
     );
     let config = Config::parse(&config_text).map_err(|e| format!("config: {e}"))?;
 
     // The AWS_* conventions, through an injected environment (a real program passes
     // `vault_core::ProcessEnv`).
     let env = MapEnv::new()
-        .with("AWS_ACCESS_KEY_ID", &var("VAULT_TEST_AWS_ACCESS_KEY_ID")?)
+        .with(
+            "AWS_ACCESS_KEY_ID",
+            &peer_var("VAULT_TEST_AWS_ACCESS_KEY_ID", "moto")?,
+        )
         .with(
             "AWS_SECRET_ACCESS_KEY",
-            &var("VAULT_TEST_AWS_SECRET_ACCESS_KEY")?,
+            &peer_var("VAULT_TEST_AWS_SECRET_ACCESS_KEY", "moto")?,
         );
     let settings = config
         .integrations
@@ -102,12 +93,7 @@ secret_arn = "{eu}"             # signed for eu-west-1, the ARN's region
         .resolve_request(&template)
         .await
         .map_err(|e| e.to_string())?;
-    for (name, value) in &resolved.headers {
-        println!("  {name}: {}", mask(value.expose_secret()));
-    }
-    if let Some(e) = resolved.report.first_error() {
-        return Err(format!("unresolved: {e}"));
-    }
+    print_headers(&resolved)?;
 
     println!("\n2. The same template sent to another host: `db` stays unresolved.");
     let elsewhere = HttpRequest {
@@ -125,23 +111,11 @@ secret_arn = "{eu}"             # signed for eu-west-1, the ARN's region
     }
 
     println!("\n3. check (never a value):");
-    for s in resolver.check().await {
-        let status = match &s.outcome {
-            Outcome::Resolved => "resolved".to_owned(),
-            Outcome::Empty => "resolved, empty".to_owned(),
-            Outcome::Unresolved(e) => format!("unresolved: {e}"),
-        };
-        println!("  {:<14} {:<10} {status}", s.name, s.source);
-    }
+    print_check(&resolver).await;
 
     println!("\n4. details of `db` (DescribeSecret: metadata, never the value):");
     let d = resolver.describe("db").await.map_err(|e| e.to_string())?;
-    println!("  id       {}", d.id);
-    println!("  name     {}", d.name.as_deref().unwrap_or("-"));
-    println!("  version  {}", d.version.as_deref().unwrap_or("-"));
-    for (k, v) in &d.extra {
-        println!("  {k}: {v}");
-    }
+    print_details(&d);
     Ok(())
 }
 

@@ -28,23 +28,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use url::Url;
 use vault_core::{
-    Config, DeviceCode, Error, ErrorKind, HttpRequest, Interaction, MapEnv, Outcome, Resolver,
+    Config, DeviceCode, Error, ErrorKind, HttpRequest, Interaction, MapEnv, Resolver,
 };
-
-fn var(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| {
-        format!("{name} not set: start the peer with `.ci/peers/start.sh oidc`, then `set -a; . ~/.cache/vault-refs-peers/run/all.env; set +a`")
-    })
-}
-
-/// Shows a value's shape, not the value.
-fn mask(value: &str) -> String {
-    let head: String = value.chars().take(3).collect();
-    format!("{head}… ({} characters)", value.chars().count())
-}
+use vault_examples::demo::{peer_var, print_check, print_details, print_headers};
 
 /// A headless browser for the local peer: prints the URL like the CLI does, then follows
 /// redirects with a cookie jar until one leaves the identity provider (the loopback
@@ -147,12 +136,12 @@ identifier = "{latest}"          # no version: the latest
 [secrets.db-v1.azure]
 identifier = "{v1}"              # pinned version
 "#,
-        tenant = var("VAULT_TEST_AZURE_TENANT")?,
-        client_id = var("VAULT_TEST_AZURE_CLIENT_ID")?,
-        authority = var("VAULT_TEST_AZURE_AUTHORITY")?,
-        vault_host = var("VAULT_TEST_AZURE_VAULT_HOST")?,
-        latest = var("VAULT_TEST_AZURE_SECRET_ID")?,
-        v1 = var("VAULT_TEST_AZURE_SECRET_V1_ID")?,
+        tenant = peer_var("VAULT_TEST_AZURE_TENANT", "oidc")?,
+        client_id = peer_var("VAULT_TEST_AZURE_CLIENT_ID", "oidc")?,
+        authority = peer_var("VAULT_TEST_AZURE_AUTHORITY", "oidc")?,
+        vault_host = peer_var("VAULT_TEST_AZURE_VAULT_HOST", "oidc")?,
+        latest = peer_var("VAULT_TEST_AZURE_SECRET_ID", "oidc")?,
+        v1 = peer_var("VAULT_TEST_AZURE_SECRET_V1_ID", "oidc")?,
     );
     let config = Config::parse(&config_text).map_err(|e| format!("config: {e}"))?;
     let settings = config
@@ -186,39 +175,15 @@ identifier = "{v1}"              # pinned version
         .resolve_request(&template)
         .await
         .map_err(|e| e.to_string())?;
-    for (name, value) in &resolved.headers {
-        println!("  {name}: {}", mask(value.expose_secret()));
-    }
-    if let Some(e) = resolved.report.first_error() {
-        return Err(format!("unresolved: {e}"));
-    }
+    print_headers(&resolved)?;
     println!("  sign-ins: {}", browser.sign_ins.load(Ordering::SeqCst));
 
     println!("\n2. check (never a value):");
-    for s in resolver.check().await {
-        let status = match &s.outcome {
-            Outcome::Resolved => "resolved".to_owned(),
-            Outcome::Empty => "resolved, empty".to_owned(),
-            Outcome::Unresolved(e) => format!("unresolved: {e}"),
-        };
-        println!("  {:<8} {:<10} {status}", s.name, s.source);
-    }
+    print_check(&resolver).await;
 
     println!("\n3. details of `db` (attributes, never the value):");
     let d = resolver.describe("db").await.map_err(|e| e.to_string())?;
-    println!("  id       {}", d.id);
-    println!("  version  {}", d.version.as_deref().unwrap_or("-"));
-    println!(
-        "  enabled  {}",
-        d.enabled.map_or("-".into(), |e| e.to_string())
-    );
-    println!(
-        "  updated  {}",
-        d.updated.map_or("-".into(), |t| t.to_string())
-    );
-    for (k, v) in &d.extra {
-        println!("  {k}: {v}");
-    }
+    print_details(&d);
     let sign_ins = browser.sign_ins.load(Ordering::SeqCst);
     if sign_ins != 1 {
         return Err(format!(

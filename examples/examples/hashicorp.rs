@@ -25,30 +25,22 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use secrecy::{ExposeSecret, SecretString};
-use vault_core::{Config, HttpRequest, MapEnv, Outcome, Resolver};
+use secrecy::SecretString;
+use vault_core::{Config, HttpRequest, MapEnv, Resolver};
+use vault_examples::demo::{peer_var, print_check, print_details, print_headers};
 use vault_hashicorp::headless::UserpassBrowser;
 use vault_hashicorp::setup::{self, Mode, PlannedRequest, SetupConfig};
 use vault_hashicorp::{Namespace, VaultAddress};
 
-fn var(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| {
-        format!("{name} not set: start OpenBao with `.ci/peers/start.sh openbao`, then `set -a; . ~/.cache/vault-refs-peers/run/all.env; set +a`")
-    })
-}
-
-/// Shows a value's shape, not the value.
-fn mask(value: &str) -> String {
-    let head: String = value.chars().take(3).collect();
-    format!("{head}… ({} characters)", value.chars().count())
-}
-
 async fn run() -> Result<(), String> {
-    let addr = var("VAULT_TEST_BAO_ADDR")?;
+    let addr = peer_var("VAULT_TEST_BAO_ADDR", "openbao")?;
 
     println!("1. The admin's setup (idempotent; `hashicorp-setup -y` does the same):");
-    let admin = SetupConfig::new(&addr, SecretString::from(var("VAULT_TEST_BAO_ROOT_TOKEN")?))
-        .map_err(|e| e.to_string())?;
+    let admin = SetupConfig::new(
+        &addr,
+        SecretString::from(peer_var("VAULT_TEST_BAO_ROOT_TOKEN", "openbao")?),
+    )
+    .map_err(|e| e.to_string())?;
     let outcome = setup::run(&admin, Mode::Apply, &mut |r: &PlannedRequest| {
         println!("  {} /v1/{}", r.method, r.path);
         true
@@ -104,8 +96,8 @@ key = "api_key"
     let browser = Arc::new(UserpassBrowser::new(
         VaultAddress::parse(&addr).map_err(|e| e.to_string())?,
         Namespace::root(),
-        &var("VAULT_TEST_BAO_USER")?,
-        SecretString::from(var("VAULT_TEST_BAO_PASS")?),
+        &peer_var("VAULT_TEST_BAO_USER", "openbao")?,
+        SecretString::from(peer_var("VAULT_TEST_BAO_PASS", "openbao")?),
         &outcome.oidc_provider_url,
     ));
     let resolver = Resolver::builder(config.vault)
@@ -124,38 +116,18 @@ key = "api_key"
         .resolve_request(&template)
         .await
         .map_err(|e| e.to_string())?;
-    for (name, value) in &resolved.headers {
-        println!("  {name}: {}", mask(value.expose_secret()));
-    }
-    if let Some(e) = resolved.report.first_error() {
-        return Err(format!("unresolved: {e}"));
-    }
+    print_headers(&resolved)?;
     println!(
         "  browser sign-ins: {} (expected: 1, shared by all three references)",
         browser.opened()
     );
 
     println!("\n3. check (never a value):");
-    for s in resolver.check().await {
-        let status = match &s.outcome {
-            Outcome::Resolved => "resolved".to_owned(),
-            Outcome::Empty => "resolved, empty".to_owned(),
-            Outcome::Unresolved(e) => format!("unresolved: {e}"),
-        };
-        println!("  {:<8} {:<15} {status}", s.name, s.source);
-    }
+    print_check(&resolver).await;
 
     println!("\n4. details of `db` (KV v2 metadata, never the value):");
     let d = resolver.describe("db").await.map_err(|e| e.to_string())?;
-    println!("  id       {}", d.id);
-    println!("  version  {}", d.version.as_deref().unwrap_or("-"));
-    println!(
-        "  created  {}",
-        d.created.map_or("-".into(), |t| t.to_string())
-    );
-    for (k, v) in &d.extra {
-        println!("  {k}: {v}");
-    }
+    print_details(&d);
     if browser.opened() != 1 {
         return Err(format!("expected one sign-in, saw {}", browser.opened()));
     }

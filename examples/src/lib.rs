@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli_interaction;
+pub mod demo;
 pub mod providers;
 
 pub use cli_interaction::CliInteraction;
