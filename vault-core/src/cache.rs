@@ -33,6 +33,13 @@ pub type SharedSecret = Arc<SecretString>;
 /// A boxed fetch, as handed to [`Cache::get_or_fetch`].
 pub type FetchFuture = Pin<Box<dyn Future<Output = Result<SecretString, Error>> + Send>>;
 
+/// When a miss was seen, as far as resets go: a fetch started for that miss stores its value
+/// only if no reset of its provider (or of everything) happened since. Take it *before*
+/// choosing the provider that will fetch, so a fetch by a provider that was replaced or signed
+/// out meanwhile is never cached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Generation(u64, u64);
+
 /// Cache settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheConfig {
@@ -85,8 +92,8 @@ struct State {
 }
 
 impl State {
-    fn generation(&self, provider: &ProviderId) -> (u64, u64) {
-        (
+    fn generation(&self, provider: &ProviderId) -> Generation {
+        Generation(
             self.global_generation,
             self.generations.get(provider).copied().unwrap_or(0),
         )
@@ -158,14 +165,16 @@ impl Cache {
     }
 
     /// Runs `f` with a lookup of fresh values, under one lock and one reading of the clock:
-    /// for callers that look up many keys at once. `f` must not call back into the cache.
+    /// for callers that look up many keys at once. A miss comes back with its [`Generation`]
+    /// for [`get_or_fetch_since`](Self::get_or_fetch_since). `f` must not call back into the
+    /// cache.
     pub fn with_lookup<R>(
         &self,
-        f: impl FnOnce(&mut dyn FnMut(&Locator) -> Option<SharedSecret>) -> R,
+        f: impl FnOnce(&mut dyn FnMut(&Locator) -> Result<SharedSecret, Generation>) -> R,
     ) -> R {
         let now = nanos(self.inner.clock.now());
         let mut st = self.lock();
-        f(&mut |k: &Locator| st.fresh(k, now))
+        f(&mut |k: &Locator| st.fresh(k, now).ok_or_else(|| st.generation(k.provider())))
     }
 
     /// The cached value of `key`, or the result of one shared fetch.
@@ -174,6 +183,21 @@ impl Cache {
     /// every concurrent caller waits for that one fetch. Errors are shared with the waiters and
     /// never cached. Must be called within a Tokio runtime (the fetch runs as a task).
     pub async fn get_or_fetch<F>(&self, key: &Locator, fetch: F) -> Result<SharedSecret, Error>
+    where
+        F: FnOnce() -> FetchFuture,
+    {
+        self.get_or_fetch_since(key, None, fetch).await
+    }
+
+    /// [`get_or_fetch`](Self::get_or_fetch) for a miss seen at `since` (from
+    /// [`with_lookup`](Self::with_lookup)): the fetched value is stored only if no reset
+    /// happened since then. `None`: since now.
+    pub async fn get_or_fetch_since<F>(
+        &self,
+        key: &Locator,
+        since: Option<Generation>,
+        fetch: F,
+    ) -> Result<SharedSecret, Error>
     where
         F: FnOnce() -> FetchFuture,
     {
@@ -188,7 +212,7 @@ impl Cache {
                 None => {
                     let (tx, rx) = watch::channel(None);
                     st.inflight.insert(key.clone(), rx.clone());
-                    let generation = st.generation(key.provider());
+                    let generation = since.unwrap_or_else(|| st.generation(key.provider()));
                     drop(st);
                     self.spawn_flight(key.clone(), generation, tx, fetch());
                     rx
@@ -213,7 +237,7 @@ impl Cache {
     fn spawn_flight(
         &self,
         key: Locator,
-        generation: (u64, u64),
+        generation: Generation,
         tx: watch::Sender<FlightResult>,
         fetch: FetchFuture,
     ) {
@@ -581,6 +605,28 @@ mod tests {
         cache.reset_provider(&ProviderId::from_static("aws"));
         running.await.unwrap().unwrap();
         assert!(cache.get(&k).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_miss_seen_before_a_reset_is_not_stored() {
+        let (cache, _) = setup(60, 10);
+        let n = Arc::new(AtomicUsize::new(0));
+        let k = loc("aws", "a");
+        let since = cache.with_lookup(|fresh| fresh(&k).unwrap_err());
+        // The provider is replaced or signed out between the miss and the fetch.
+        cache.reset_provider(&ProviderId::from_static("aws"));
+        let v = cache
+            .get_or_fetch_since(&k, Some(since), counting(&n, "old", Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(v.expose_secret(), "old", "the caller still gets its answer");
+        assert!(cache.get(&k).is_none(), "but it is not cached");
+        let since = cache.with_lookup(|fresh| fresh(&k).unwrap_err());
+        cache
+            .get_or_fetch_since(&k, Some(since), counting(&n, "new", Duration::ZERO))
+            .await
+            .unwrap();
+        assert!(cache.get(&k).is_some());
     }
 
     #[tokio::test]

@@ -217,6 +217,16 @@ impl<'a> Template<'a> {
         &self.errors
     }
 
+    /// Whether `source` (the text this template was parsed from) renders as itself: no
+    /// reference, no malformed reference, no escape to drop.
+    pub fn is_verbatim(&self, source: &str) -> bool {
+        match self.segments.as_slice() {
+            [] => source.is_empty(),
+            [Segment::Text(t)] => self.errors.is_empty() && t.len() == source.len(),
+            _ => false,
+        }
+    }
+
     /// Whether there is nothing to resolve and nothing to report.
     pub fn is_plain(&self) -> bool {
         self.errors.is_empty() && self.references().next().is_none()

@@ -218,6 +218,36 @@ async fn host_from_a_reference_is_resolved_first() {
     assert!(out.report.has(ErrorKind::DomainNotAllowed));
 }
 
+#[tokio::test]
+async fn an_escape_cannot_move_the_request_to_another_host() {
+    let f = fake();
+    let r = resolver(&f, Mode::Lenient);
+    // Written, the backslash ends the host (good.com); resolved, it is gone and the host
+    // would be evil.com.
+    let req = HttpRequest::new("GET", r"https://api.github.com\{{vault:x}}@evil.com/")
+        .header("Authorization", "Bearer {{vault:gh}}");
+    let e = r.resolve_request(&req).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::DomainNotAllowed, "{e}");
+}
+
+#[tokio::test]
+async fn escapes_render_the_same_with_or_without_references() {
+    let f = fake();
+    let r = resolver(&f, Mode::Strict);
+    assert_eq!(
+        r.resolve(r"a \{{vault:x}}", None).await.unwrap().expose(),
+        "a {{vault:x}}"
+    );
+    assert_eq!(
+        r.resolve(r"a \{{vault:x}} {{vault:local}}", None)
+            .await
+            .unwrap()
+            .expose(),
+        "a {{vault:x}} local-value"
+    );
+    assert_eq!(r.resolve("", None).await.unwrap().expose(), "");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distinct_links_of_one_call_are_fetched_concurrently() {
     let f = Arc::new(FakeProvider::new("fake").latency(Duration::from_millis(10)));

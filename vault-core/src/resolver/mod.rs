@@ -196,7 +196,7 @@ impl Resolver {
         let template = Template::parse(text);
         let host = request_url.and_then(|u| RequestHost::parse_url(u).ok());
         let mut report = Report::default();
-        let output = if template.is_plain() {
+        let output = if template.is_verbatim(text) {
             SecretString::from(text)
         } else {
             let index = NameIndex::new(&[&template]);
@@ -261,6 +261,15 @@ impl Resolver {
                 &mut report,
             ),
         };
+        // Fail closed if the host the request will really go to is not the one the secrets
+        // were checked against (escapes and URL parsing quirks can make the written URL and
+        // the resolved one disagree, e.g. `https://good.com\{{vault:x}}@evil.com/`).
+        if RequestHost::parse_url(url.expose_secret()).ok() != host {
+            return Err(Error::new(
+                ErrorKind::DomainNotAllowed,
+                "the request's host changes when its URL is resolved; no secret is sent",
+            ));
+        }
         let headers = request
             .headers
             .iter()
@@ -422,10 +431,10 @@ impl Resolver {
     pub async fn sign_out(&self, id: &ProviderId) -> Result<(), Error> {
         let provider = self.inner.integrations.get(id)?;
         self.inner.cache.reset_provider(id);
-        provider
-            .sign_out()
-            .await
-            .map_err(|e| e.with_provider(id.clone()))
+        let result = provider.sign_out().await;
+        // Again: a resolve during the sign-out could still fetch with the old session.
+        self.inner.cache.reset_provider(id);
+        result.map_err(|e| e.with_provider(id.clone()))
     }
 
     /// The session of provider `id` as seen now.
@@ -452,10 +461,9 @@ impl Resolver {
     pub async fn disconnect(&self, id: &ProviderId, role: Role) -> Result<(), Error> {
         let provider = self.inner.integrations.disconnect(id, role)?;
         self.inner.cache.reset_provider(id);
-        provider
-            .sign_out()
-            .await
-            .map_err(|e| e.with_provider(id.clone()))
+        let result = provider.sign_out().await;
+        self.inner.cache.reset_provider(id);
+        result.map_err(|e| e.with_provider(id.clone()))
     }
 
     fn reprepare(&self, id: &ProviderId) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures_util::future::join_all;
 
-use crate::cache::SharedSecret;
+use crate::cache::{Generation, SharedSecret};
 use crate::domain::RequestHost;
 use crate::error::{Error, ErrorKind};
 use crate::link::{Link, Locator, ProviderId};
@@ -28,6 +28,8 @@ enum Draft<'s> {
         prepared: &'s Arc<Prepared>,
         link: &'s Link,
         locator: &'s Locator,
+        /// Set by the cache lookup on a miss.
+        since: Option<Generation>,
     },
 }
 
@@ -38,6 +40,8 @@ pub(super) enum Plan {
         prepared: Arc<Prepared>,
         provider: DynProvider,
         locator: Locator,
+        /// The cache's state when the miss was seen, before the provider was chosen.
+        since: Option<Generation>,
     },
 }
 
@@ -70,9 +74,10 @@ impl Inner {
         if drafts.iter().any(|(_, d)| matches!(d, Draft::Link { .. })) {
             self.cache.with_lookup(|fresh| {
                 for (_, d) in drafts.iter_mut() {
-                    if let Draft::Link { locator, .. } = d {
-                        if let Some(v) = fresh(locator) {
-                            *d = Draft::Done(Ok(v));
+                    if let Draft::Link { locator, since, .. } = d {
+                        match fresh(locator) {
+                            Ok(v) => *d = Draft::Done(Ok(v)),
+                            Err(generation) => *since = Some(generation),
                         }
                     }
                 }
@@ -88,6 +93,7 @@ impl Inner {
                         prepared,
                         link,
                         locator,
+                        since,
                     } => {
                         let id = link.provider();
                         let provider = match providers.iter().find(|(p, _)| p == id) {
@@ -104,6 +110,7 @@ impl Inner {
                                 locator: locator.clone(),
                                 provider,
                                 prepared: prepared.clone(),
+                                since,
                             },
                         }
                     }
@@ -137,7 +144,15 @@ impl Inner {
         name: &str,
         host: HostCheck<'_>,
     ) -> Draft<'s> {
-        let fail = |e: Error| Draft::Done(Err(e.with_secret(name)));
+        // A linked secret's errors name its provider too, whatever the reason.
+        let linked = prepared.secret.source().link().map(|l| l.provider());
+        let fail = |e: Error| {
+            let e = e.with_secret(name);
+            Draft::Done(Err(match linked {
+                Some(p) if e.provider().is_none() => e.with_provider(p.clone()),
+                _ => e,
+            }))
+        };
         let secret = &prepared.secret;
         if !secret.is_enabled() {
             return fail(Error::new(ErrorKind::Disabled, "the secret is turned off"));
@@ -175,6 +190,7 @@ impl Inner {
                     prepared,
                     link,
                     locator,
+                    since: None,
                 },
             },
         }
@@ -187,11 +203,12 @@ impl Inner {
                 prepared,
                 provider,
                 locator,
+                since,
             } => {
                 let interaction = self.interaction.clone();
                 let id = locator.provider().clone();
                 self.cache
-                    .get_or_fetch(&locator, move || {
+                    .get_or_fetch_since(&locator, since, move || {
                         Box::pin(async move {
                             let PreparedSource::Link { link, .. } = &prepared.source else {
                                 return Err(Error::new(ErrorKind::Other, "not a link"));
