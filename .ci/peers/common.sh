@@ -40,12 +40,12 @@ ensure_node() {
   cp "$PEERS_DIR/package-lock.json" "$stamp"
 }
 
-# pid_alive NAME: true when run/NAME.pid names a live process.
+# pid_alive NAME: true when run/NAME.pid names a live process that start_bg started.
 pid_alive() {
   local f="$RUN_DIR/$1.pid" p
   [ -f "$f" ] || return 1
   p="$(cat "$f")"
-  [ -n "$p" ] && kill -0 "$p" 2>/dev/null
+  kill -0 "$p" 2>/dev/null && ours "$p"
 }
 
 # start_bg NAME CMD...: runs CMD in its own session, logs to run/NAME.log, pid in run/NAME.pid
@@ -59,12 +59,16 @@ start_bg() {
   die "$name: no pid file after start"
 }
 
-# stop_bg NAME: kills the process of run/NAME.pid, if alive.
+# ours PID: true when PID is a server start_bg started: it leads its own session (setsid), so
+# a stale pid file left by a reboot or crash never makes us kill an unrelated process.
+ours() { [ -n "$1" ] && [ "$(ps -o sid= -p "$1" 2>/dev/null | tr -d ' ')" = "$1" ]; }
+
+# stop_bg NAME: kills the process of run/NAME.pid, if alive and ours.
 stop_bg() {
   local f="$RUN_DIR/$1.pid" p
   [ -f "$f" ] || return 0
   p="$(cat "$f")"
-  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+  if kill -0 "$p" 2>/dev/null && ours "$p"; then
     kill "$p" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
     kill -9 "$p" 2>/dev/null || true

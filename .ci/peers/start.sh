@@ -16,6 +16,11 @@ for p in "${peers[@]}"; do
   log "starting $p"
   bash "$PEERS_DIR/peer-$p.sh" start || die "peer $p failed to start (logs: $RUN_DIR/$p*.log)"
 done
-for f in "$RUN_DIR"/*.env; do [ "$(basename "$f")" = all.env ] || grep -v "^#" "$f"; done >"$RUN_DIR/all.env.tmp" 2>/dev/null || true
+# Only the env files of the peers started now: a leftover of an earlier run must not leak in.
+for p in "${peers[@]}"; do
+  for f in "$RUN_DIR/$p.env" "$RUN_DIR/$p"-*.env; do
+    [ -f "$f" ] && grep -v '^#' "$f"
+  done
+done >"$RUN_DIR/all.env.tmp" || true
 mv "$RUN_DIR/all.env.tmp" "$RUN_DIR/all.env"
 log "peers up: ${peers[*]} (variables in $RUN_DIR/all.env)"

@@ -56,6 +56,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut url = None;
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--" => {
+                rest.extend(args.by_ref());
+                break;
+            }
             "--config" | "-c" => config = args.next().ok_or("--config needs a file")?,
             "--no-browser" => no_browser = true,
             "--url" => url = Some(args.next().ok_or("--url needs a URL")?),
@@ -86,6 +90,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     }
     if url.is_some() {
         return Err("--url goes with `resolve`".into());
+    }
+    if let Command::Resolve { url: Some(u), .. } = &command {
+        url::Url::parse(u)
+            .ok()
+            .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
+            .ok_or(format!("--url `{u}` is not an http(s) URL"))?;
     }
     Ok(Args {
         config,
@@ -124,14 +134,14 @@ async fn run(args: Args, config: Config, resolver: Resolver) -> ExitCode {
     match args.command {
         Command::Get(name) => match resolver.value(&name).await {
             Ok(v) => {
-                println!("{}", v.expose_secret());
+                out(v.expose_secret());
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e, &config),
         },
         Command::Resolve { text, url } => match resolver.resolve(&text, url.as_deref()).await {
             Ok(r) => {
-                println!("{}", r.expose());
+                out(r.expose());
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e, &config),
@@ -154,7 +164,7 @@ async fn run(args: Args, config: Config, resolver: Resolver) -> ExitCode {
                         format!("{}: {reason}", e.kind())
                     }
                 };
-                println!("{}\t{}\t{}", s.name, s.source, status);
+                out(&format!("{}\t{}\t{}", s.name, s.source, status));
             }
             if failed {
                 ExitCode::from(1)
@@ -166,15 +176,15 @@ async fn run(args: Args, config: Config, resolver: Resolver) -> ExitCode {
             Ok(d) => {
                 let link = config.vault.get(&name).and_then(|s| s.source().link());
                 if let Some(l) = link {
-                    println!("provider: {}", l.provider());
+                    out(&format!("provider: {}", l.provider()));
                     for (k, v) in l.fields() {
-                        println!("{k}: {v}");
+                        out(&format!("{k}: {v}"));
                     }
                 }
-                println!("id: {}", d.id);
+                out(&format!("id: {}", d.id));
                 let opt = |k: &str, v: Option<String>| {
                     if let Some(v) = v {
-                        println!("{k}: {v}");
+                        out(&format!("{k}: {v}"));
                     }
                 };
                 opt("name", d.name.clone());
@@ -185,7 +195,7 @@ async fn run(args: Args, config: Config, resolver: Resolver) -> ExitCode {
                 opt("expires", d.expires.map(|t| t.to_string()));
                 opt("content type", d.content_type.clone());
                 for (k, v) in &d.extra {
-                    println!("{k}: {v}");
+                    out(&format!("{k}: {v}"));
                 }
                 ExitCode::SUCCESS
             }
@@ -198,7 +208,7 @@ async fn run(args: Args, config: Config, resolver: Resolver) -> ExitCode {
             };
             match resolver.sign_in(&id).await {
                 Ok(state) => {
-                    println!("{id}: {state}");
+                    out(&format!("{id}: {state}"));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e, &config),
@@ -211,7 +221,7 @@ async fn run(args: Args, config: Config, resolver: Resolver) -> ExitCode {
             };
             match resolver.sign_out(&id).await {
                 Ok(()) => {
-                    println!("{id}: signed out");
+                    out(&format!("{id}: signed out"));
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e, &config),
@@ -225,7 +235,7 @@ async fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(msg) if msg.is_empty() => {
-            println!("{USAGE}");
+            out(USAGE);
             return ExitCode::SUCCESS;
         }
         Err(msg) => {
@@ -248,5 +258,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(e) = resolver.invalid_links().first() {
+        eprintln!("vaultctl: {}: {e}", args.config);
+        return ExitCode::from(2);
+    }
     run(args, config, resolver).await
+}
+
+/// Prints a line to stdout; a closed pipe (`vaultctl get x | head -0`) is not a panic.
+fn out(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }

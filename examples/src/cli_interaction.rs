@@ -55,7 +55,11 @@ impl Interaction for CliInteraction {
 
     async fn show_device_code(&self, code: &DeviceCode) -> Result<(), Error> {
         match &code.message {
-            Some(m) => eprintln!("{m}"),
+            // The provider's text goes to a terminal: no control characters (escape sequences).
+            Some(m) => eprintln!(
+                "{}",
+                m.chars().filter(|c| !c.is_control()).collect::<String>()
+            ),
             None => eprintln!(
                 "To sign in, open {} and enter the code {}",
                 code.verification_uri, code.user_code

@@ -14,10 +14,9 @@ pub fn peer_var(name: &str, peer: &str) -> Result<String, String> {
     })
 }
 
-/// A value's first three characters and its length: enough to see it resolved.
+/// What the output shows of a value: that it resolved, and its length. Not a character of it.
 pub fn mask(value: &str) -> String {
-    let head: String = value.chars().take(3).collect();
-    format!("{head}… ({} characters)", value.chars().count())
+    format!("[resolved, {} characters]", value.chars().count())
 }
 
 /// Prints the resolved headers, masked; the first unresolved reference is an error.

@@ -219,6 +219,36 @@ fn bad_config_is_exit_2_with_position() {
 }
 
 #[test]
+fn double_dash_and_bad_urls() {
+    let (code, out, _) = ctl("dashdash", &["resolve", "--", "-x {{vault:db-password}}"]);
+    assert_eq!((code, out.as_str()), (0, "-x pg-pass\n"));
+    for url in ["not a url", "ftp://api.github.com/", "mailto:x@y.z"] {
+        let (code, _, err) = ctl(
+            "bad-url",
+            &["resolve", "{{vault:github-token}}", "--url", url],
+        );
+        assert_eq!(code, 2, "{url}: {err}");
+        assert!(err.contains("is not an http(s) URL"), "{err}");
+    }
+}
+
+#[test]
+fn a_link_its_provider_refuses_is_a_bad_config() {
+    let path = config(
+        "bad-link",
+        "[secrets.stripe.aws]\nsecret_arn = \"arn:aws:s3:::not-a-secret\"\n",
+    );
+    let out = run(
+        "vaultctl",
+        &["--config", path.to_str().unwrap(), "check"],
+        &[],
+    );
+    let (_, e) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert!(e.contains("secret `stripe` (aws): invalid link"), "{e}");
+}
+
+#[test]
 fn login_to_an_unconfigured_provider_says_why() {
     let (code, _, err) = ctl("login", &["login", "aws"]);
     assert_eq!(code, 1);

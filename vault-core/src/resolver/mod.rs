@@ -399,6 +399,24 @@ impl Resolver {
         Ok(())
     }
 
+    /// The errors of links that their provider refused when they were made (a bad ARN, an
+    /// identifier on a foreign host, an unknown key...), by secret name: for a host that
+    /// treats them as a bad config file. Links of providers that are absent are not listed.
+    pub fn invalid_links(&self) -> Vec<Error> {
+        let secrets = self.inner.read();
+        let mut errors: Vec<Error> = secrets
+            .iter()
+            .filter_map(|(name, p)| match &p.source {
+                PreparedSource::Link {
+                    locator: Err(e), ..
+                } if e.kind() == ErrorKind::InvalidLink => Some(e.clone().with_secret(&**name)),
+                _ => None,
+            })
+            .collect();
+        errors.sort_by(|a, b| a.secret().cmp(&b.secret()));
+        errors
+    }
+
     /// Removes a secret; its references become unresolved ([`ErrorKind::UnknownName`]).
     pub fn remove_secret(&self, name: &str) -> bool {
         self.inner.write().remove(name).is_some()
