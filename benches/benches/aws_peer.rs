@@ -20,53 +20,32 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vault_benches::{peer_var, print_percentiles, runtime};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use url::Url;
 use vault_aws::{AwsProvider, Credentials, Endpoints, Mfa};
 use vault_core::{Link, NoInteraction, Provider, Resolver, Vault, VaultSecret};
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} not set: start moto with `.ci/peers/start.sh moto` and source run/all.env")
-    })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn provider() -> AwsProvider {
     AwsProvider::builder()
-        .region(var("VAULT_TEST_AWS_REGION"))
+        .region(peer_var("VAULT_TEST_AWS_REGION", "moto"))
         .static_credentials(Credentials::new(
-            var("VAULT_TEST_AWS_ACCESS_KEY_ID"),
-            var("VAULT_TEST_AWS_SECRET_ACCESS_KEY"),
+            peer_var("VAULT_TEST_AWS_ACCESS_KEY_ID", "moto"),
+            peer_var("VAULT_TEST_AWS_SECRET_ACCESS_KEY", "moto"),
         ))
-        .endpoints(Endpoints::default().all(Url::parse(&var("VAULT_TEST_AWS_ENDPOINT")).unwrap()))
+        .endpoints(
+            Endpoints::default()
+                .all(Url::parse(&peer_var("VAULT_TEST_AWS_ENDPOINT", "moto")).unwrap()),
+        )
         .mfa(Mfa::Off)
         .build()
         .expect("provider")
 }
 
 fn link() -> Link {
-    Link::new(vault_aws::PROVIDER_ID).with("secret_arn", var("VAULT_TEST_AWS_SECRET_ARN"))
-}
-
-fn percentiles(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    println!(
-        "{label}: {} sequential calls, p50 {:.2} ms, p90 {:.2} ms, min {:.2} ms",
-        samples.len(),
-        at(0.5).as_secs_f64() * 1e3,
-        at(0.9).as_secs_f64() * 1e3,
-        samples[0].as_secs_f64() * 1e3,
-    );
+    Link::new(vault_aws::PROVIDER_ID)
+        .with("secret_arn", peer_var("VAULT_TEST_AWS_SECRET_ARN", "moto"))
 }
 
 fn get_secret_value(c: &mut Criterion) {
@@ -84,7 +63,7 @@ fn get_secret_value(c: &mut Criterion) {
         }
         s
     });
-    percentiles("aws_peer/get_secret_value", samples);
+    print_percentiles("aws_peer/get_secret_value", samples);
     c.bench_function("aws_peer/get_secret_value", |b| {
         b.iter(|| black_box(rt.block_on(p.fetch(&l, &NoInteraction)).expect("fetch")))
     });
@@ -114,7 +93,7 @@ fn resolve_cold_cache(c: &mut Criterion) {
         black_box(once(&resolver));
         samples.push(t.elapsed());
     }
-    percentiles("aws_peer/resolve_cold_cache", samples);
+    print_percentiles("aws_peer/resolve_cold_cache", samples);
     c.bench_function("aws_peer/resolve_cold_cache", |b| {
         b.iter(|| black_box(once(&resolver)))
     });

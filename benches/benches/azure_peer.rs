@@ -19,7 +19,8 @@
 #![allow(missing_docs)]
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+use vault_benches::{peer_var, print_percentiles, runtime};
 
 use async_trait::async_trait;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
@@ -29,22 +30,6 @@ use vault_azure::AzureProvider;
 use vault_core::{
     DeviceCode, Error, ErrorKind, Interaction, Link, NoInteraction, Provider, ProviderId,
 };
-
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} not set: start the peer with `.ci/peers/start.sh oidc` and source run/all.env"
-        )
-    })
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 /// Follows the identity provider's redirects with a cookie jar up to the loopback redirect.
 struct Browser(reqwest::Client);
@@ -110,29 +95,17 @@ fn browser() -> Browser {
 
 fn provider() -> AzureProvider {
     AzureProvider::builder()
-        .tenant(var("VAULT_TEST_AZURE_TENANT"))
-        .client_id(var("VAULT_TEST_AZURE_CLIENT_ID"))
-        .authority(var("VAULT_TEST_AZURE_AUTHORITY"))
-        .vault_host(var("VAULT_TEST_AZURE_VAULT_HOST"))
+        .tenant(peer_var("VAULT_TEST_AZURE_TENANT", "oidc"))
+        .client_id(peer_var("VAULT_TEST_AZURE_CLIENT_ID", "oidc"))
+        .authority(peer_var("VAULT_TEST_AZURE_AUTHORITY", "oidc"))
+        .vault_host(peer_var("VAULT_TEST_AZURE_VAULT_HOST", "oidc"))
         .build()
         .expect("provider")
 }
 
 fn link() -> Link {
     Link::new(ProviderId::from_static("azure"))
-        .with("identifier", var("VAULT_TEST_AZURE_SECRET_ID"))
-}
-
-fn percentiles(label: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    println!(
-        "{label}: {} sequential calls, p50 {:.3} ms, p90 {:.3} ms, min {:.3} ms",
-        samples.len(),
-        at(0.5).as_secs_f64() * 1e3,
-        at(0.9).as_secs_f64() * 1e3,
-        samples[0].as_secs_f64() * 1e3,
-    );
+        .with("identifier", peer_var("VAULT_TEST_AZURE_SECRET_ID", "oidc"))
 }
 
 fn browser_sign_in(c: &mut Criterion) {
@@ -169,7 +142,7 @@ fn get_secret(c: &mut Criterion) {
         }
         s
     });
-    percentiles("azure_peer get_secret", samples);
+    print_percentiles("azure_peer get_secret", samples);
     c.bench_function("azure_peer/get_secret", |bench| {
         bench.iter(|| black_box(rt.block_on(p.fetch(&l, &NoInteraction)).expect("read")))
     });

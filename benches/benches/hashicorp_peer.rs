@@ -18,6 +18,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vault_benches::{peer_var, print_percentiles, runtime};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use secrecy::{ExposeSecret, SecretString};
@@ -26,12 +27,6 @@ use vault_hashicorp::headless::UserpassBrowser;
 use vault_hashicorp::setup::{self, Mode, PlannedRequest, SetupConfig, SetupOutcome};
 use vault_hashicorp::{HashicorpProvider, Namespace, VaultAddress};
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} not set: run `.ci/peers/start.sh openbao` and source ~/.cache/vault-refs-peers/run/all.env first")
-    })
-}
-
 struct World {
     rt: tokio::runtime::Runtime,
     outcome: SetupOutcome,
@@ -39,15 +34,14 @@ struct World {
 }
 
 fn world() -> World {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let addr = var("VAULT_TEST_BAO_ADDR");
+    let rt = runtime();
+    let addr = peer_var("VAULT_TEST_BAO_ADDR", "openbao");
     let outcome = rt.block_on(async {
-        let c =
-            SetupConfig::new(&addr, SecretString::from(var("VAULT_TEST_BAO_ROOT_TOKEN"))).unwrap();
+        let c = SetupConfig::new(
+            &addr,
+            SecretString::from(peer_var("VAULT_TEST_BAO_ROOT_TOKEN", "openbao")),
+        )
+        .unwrap();
         setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
             .await
             .expect("setup")
@@ -55,8 +49,8 @@ fn world() -> World {
     let browser = Arc::new(UserpassBrowser::new(
         VaultAddress::parse(&addr).unwrap(),
         Namespace::root(),
-        &var("VAULT_TEST_BAO_USER"),
-        SecretString::from(var("VAULT_TEST_BAO_PASS")),
+        &peer_var("VAULT_TEST_BAO_USER", "openbao"),
+        SecretString::from(peer_var("VAULT_TEST_BAO_PASS", "openbao")),
         &outcome.oidc_provider_url,
     ));
     World {
@@ -71,10 +65,6 @@ fn provider(o: &SetupOutcome) -> HashicorpProvider {
         .redirect_uri("http://127.0.0.1:0/")
         .build()
         .unwrap()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn benches(c: &mut Criterion) {
@@ -98,15 +88,7 @@ fn benches(c: &mut Criterion) {
         }
         v
     });
-    let mut sorted = samples.clone();
-    sorted.sort();
-    println!(
-        "hashicorp_peer: 200 sequential KV v2 reads: p50 {:?}, p90 {:?}, p99 {:?}, max {:?}",
-        percentile(&sorted, 0.50),
-        percentile(&sorted, 0.90),
-        percentile(&sorted, 0.99),
-        sorted[sorted.len() - 1]
-    );
+    print_percentiles("hashicorp_peer/kv_v2_read", samples);
 
     c.bench_function("hashicorp_peer/kv_v2_read", |b| {
         b.iter(|| w.rt.block_on(p.fetch(&link, w.browser.as_ref())).unwrap())

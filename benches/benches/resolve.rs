@@ -7,15 +7,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use vault_benches::{linked_resolver, template_1k};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
+use vault_benches::{linked_resolver, runtime, template_1k};
 
 fn cache_hit(c: &mut Criterion) {
     let rt = runtime();

@@ -41,3 +41,43 @@ pub fn template_1k() -> String {
     }
     t
 }
+
+/// A two-worker Tokio runtime, as the benches share the machine's two cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// A variable written by the peer script of `peer`; a bench without it cannot run, so it
+/// stops with the way to start the peer.
+pub fn peer_var(name: &str, peer: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} not set: run `.ci/peers/start.sh {peer}`, then \
+             `set -a; . ~/.cache/vault-refs-peers/run/all.env; set +a`"
+        )
+    })
+}
+
+/// Prints p50, p90, p99, min and max of sequential call times: the figures the issues ask
+/// for, which criterion's mean does not give.
+pub fn print_percentiles(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let Some(max) = samples.last().copied() else {
+        return;
+    };
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "{label}: {} sequential calls, p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, min {:.3} ms, max {:.3} ms",
+        samples.len(),
+        ms(at(0.5)),
+        ms(at(0.9)),
+        ms(at(0.99)),
+        ms(samples[0]),
+        ms(max),
+    );
+}
