@@ -24,17 +24,19 @@
 //! ```
 //!
 //! The pieces, one module each: [`template`] (the reference grammar), [`domain`] (allowed
-//! domains), [`vault`], [`link`], [`provider`], [`integration`], [`session`], [`interaction`],
-//! [`loopback`] (the OAuth loopback redirect listener of browser sign-ins, for providers),
+//! domains), [`vault`], [`link`], [`provider`], [`integration`], [`session`], [`session_store`], [`factory`], [`interaction`],
+//! [`body`] (bounded, wiped response bodies, for providers), [`loopback`] (the OAuth loopback redirect listener of browser sign-ins, for providers),
 //! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod env;
 pub mod error;
+pub mod factory;
 pub mod integration;
 pub mod interaction;
 pub mod link;
@@ -45,6 +47,7 @@ pub mod request;
 pub mod resolver;
 pub mod retry;
 pub mod session;
+pub mod session_store;
 pub mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -56,6 +59,7 @@ pub use config::{Config, ConfigError, IntegrationSettings};
 pub use domain::{AllowedDomains, DomainPattern, RequestHost};
 pub use env::{Environment, MapEnv, ProcessEnv};
 pub use error::{Error, ErrorKind, Result};
+pub use factory::{ProviderContext, ProviderFactory};
 pub use integration::{Integrations, Role};
 pub use interaction::{DeviceCode, Interaction, NoInteraction};
 pub use link::{Link, Locator, ProviderId};
@@ -65,6 +69,7 @@ pub use request::{HttpRequest, Resolution, ResolvedRequest};
 pub use resolver::{Mode, Resolver, ResolverBuilder, SecretStatus};
 pub use retry::RetryPolicy;
 pub use session::SessionState;
+pub use session_store::{MemorySessionStore, SessionStore, StoreError, StoreKey};
 pub use template::{Reference, Segment, Template, TemplateError, TemplateErrorKind};
 pub use vault::{SecretSource, Vault, VaultSecret};
 
