@@ -27,6 +27,7 @@
 
 pub mod address;
 pub mod defaults;
+mod factory;
 pub mod headless;
 mod http;
 mod id_token;
@@ -49,6 +50,7 @@ use secrecy::ExposeSecret;
 use vault_core::{ConfigError, DynProvider, Environment, IntegrationSettings, ProviderId};
 
 pub use address::{ProviderUrl, VaultAddress};
+pub use factory::Factory;
 pub use kv::KvVersion;
 pub use kv_link::KvLink;
 pub use namespace::Namespace;
