@@ -50,15 +50,14 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn at(text: &str, offset: usize, message: impl Into<String>) -> Self {
-        let offset = offset.min(text.len());
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let column = text[line_start..offset].chars().count() + 1;
+        Self::at_position(Position::of(text, offset), message)
+    }
+
+    fn at_position(at: Position, message: impl Into<String>) -> Self {
         ConfigError {
             file: None,
-            line,
-            column,
+            line: at.line,
+            column: at.column,
             message: message.into(),
         }
     }
@@ -98,13 +97,34 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// A 1-based line and column in the config text. Kept instead of the text itself, which may
+/// hold `value = "…"` secrets and is wiped after parsing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Position {
+    line: usize,
+    column: usize,
+}
+
+impl Position {
+    fn of(text: &str, offset: usize) -> Self {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..offset].chars().count() + 1;
+        Position { line, column }
+    }
+}
+
 /// The settings table of one integration (`[integrations.<id>]`), for its provider crate to
 /// read.
 #[derive(Clone, PartialEq)]
 pub struct IntegrationSettings {
     table: toml::Table,
-    offset: usize,
-    text: std::sync::Arc<str>,
+    at: Position,
     file: Option<String>,
 }
 
@@ -113,8 +133,7 @@ impl IntegrationSettings {
     pub fn new(table: toml::Table) -> Self {
         IntegrationSettings {
             table,
-            offset: 0,
-            text: "".into(),
+            at: Position::default(),
             file: None,
         }
     }
@@ -141,7 +160,7 @@ impl IntegrationSettings {
 
     /// An error positioned at this section.
     pub fn error(&self, message: impl Into<String>) -> ConfigError {
-        let e = ConfigError::at(&self.text, self.offset, message);
+        let e = ConfigError::at_position(self.at, message);
         match &self.file {
             Some(f) => e.in_file(f),
             None => e,
@@ -164,8 +183,7 @@ pub struct Config {
     /// The secrets.
     pub vault: Vault,
     /// Where each link's provider table is (for [`Config::check_providers`]).
-    link_offsets: Vec<(ProviderId, usize)>,
-    text: std::sync::Arc<str>,
+    link_positions: Vec<(ProviderId, Position)>,
     file: Option<String>,
 }
 
@@ -176,12 +194,14 @@ impl Config {
     pub fn load(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            file: Some(name.clone()),
-            line: 0,
-            column: 0,
-            message: format!("cannot read the config file: {e}"),
-        })?;
+        // The text may hold `value = "…"` secrets: wiped when parsed, never kept.
+        let text =
+            zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| ConfigError {
+                file: Some(name.clone()),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the config file: {e}"),
+            })?);
         Self::parse_named(&text, Some(&name))
     }
 
@@ -201,16 +221,15 @@ impl Config {
     /// Errors for a link or integration whose provider is not in `known` (a typo such as
     /// `[secrets.x.asw]`), pointing at it.
     pub fn check_providers(&self, known: &[&str]) -> Result<(), ConfigError> {
-        let offsets = self
-            .link_offsets
+        let positions = self
+            .link_positions
             .iter()
-            .map(|(id, o)| (id, *o))
-            .chain(self.integrations.iter().map(|(id, s)| (id, s.offset)));
-        for (id, offset) in offsets {
+            .map(|(id, at)| (id, *at))
+            .chain(self.integrations.iter().map(|(id, s)| (id, s.at)));
+        for (id, at) in positions {
             if !known.contains(&id.as_str()) {
-                let e = ConfigError::at(
-                    &self.text,
-                    offset,
+                let e = ConfigError::at_position(
+                    at,
                     format!(
                         "unknown provider `{id}`; expected one of: {}",
                         known.join(", ")
@@ -281,13 +300,11 @@ impl<'t> Parser<'t> {
             let span = e.span().unwrap_or(0..0);
             self.err(span, format!("invalid TOML: {}", e.message().trim_end()))
         })?;
-        let shared: std::sync::Arc<str> = self.text.into();
         let mut config = Config {
             cache: CacheConfig::default(),
             integrations: BTreeMap::new(),
             vault: Vault::new(),
-            link_offsets: Vec::new(),
-            text: shared.clone(),
+            link_positions: Vec::new(),
             file: file.map(str::to_owned),
         };
         let plain: Option<toml::Table> = None;
@@ -322,8 +339,7 @@ impl<'t> Parser<'t> {
                             id,
                             IntegrationSettings {
                                 table: t,
-                                offset: id_key.span().start,
-                                text: shared.clone(),
+                                at: Position::of(self.text, id_key.span().start),
                                 file: file.map(str::to_owned),
                             },
                         );
@@ -468,7 +484,9 @@ impl<'t> Parser<'t> {
                         };
                         link = link.with(fk.get_ref().as_ref(), text);
                     }
-                    config.link_offsets.push((id, key.span().start));
+                    config
+                        .link_positions
+                        .push((id, Position::of(self.text, key.span().start)));
                     set_source(VaultSecret::link(link), key.span())?;
                 }
                 other => {
