@@ -333,8 +333,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> Option<Result<Cal
             return None;
         }
     };
-    // A fixed origin: only the path and query of the target matter (`//host/x` stays a path).
-    let Ok(url) = Url::parse(&format!("http://127.0.0.1{target}")) else {
+    let Some(url) = target_url(&target) else {
         respond(&mut stream, "400 Bad Request", "Bad request.").await;
         return None;
     };
@@ -446,11 +445,48 @@ async fn read_target(stream: &mut TcpStream) -> Option<String> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    let head = std::str::from_utf8(&buf).ok()?;
+    request_target(&buf).map(str::to_owned)
+}
+
+/// The target of a `GET` request head (`GET /path?query HTTP/1.1`), `None` for anything
+/// else. Pure, so that it is fuzzed (`vault-core/fuzz`, target `loopback_request`).
+fn request_target(head: &[u8]) -> Option<&str> {
+    let head = std::str::from_utf8(head).ok()?;
     let line = head.lines().next()?;
     let mut parts = line.split(' ');
     let (method, target) = (parts.next()?, parts.next()?);
-    (method == "GET" && target.starts_with('/')).then(|| target.to_owned())
+    (method == "GET" && target.starts_with('/')).then_some(target)
+}
+
+/// A request target as a URL on a fixed origin: only its path and query matter (`//host/x`
+/// stays a path).
+fn target_url(target: &str) -> Option<Url> {
+    Url::parse(&format!("http://127.0.0.1{target}")).ok()
+}
+
+/// Entry points for the fuzz targets in `vault-core/fuzz`; not an API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// Runs a raw request head through the listener's parsing: target, URL, parameters, and
+    /// the error a callback would produce. Must never panic.
+    pub fn request(head: &[u8]) {
+        let Some(target) = request_target(head) else {
+            return;
+        };
+        let Some(url) = target_url(target) else {
+            return;
+        };
+        if let Some(p) = params(&url) {
+            if let Some(e) = p.error {
+                let err = oauth_error(&e, p.error_description.as_deref());
+                let text = err.to_string();
+                assert!(!text.chars().any(char::is_control), "{text:?}");
+            }
+        }
+    }
 }
 
 async fn write_response(stream: &mut TcpStream, status: &str, content_type: &str, body: &str) {
@@ -477,6 +513,26 @@ async fn respond_html(stream: &mut TcpStream, page: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_get_with_a_path_has_a_target() {
+        assert_eq!(
+            request_target(b"GET /cb?code=1 HTTP/1.1\r\n\r\n"),
+            Some("/cb?code=1")
+        );
+        assert_eq!(request_target(b"POST /cb HTTP/1.1\r\n\r\n"), None);
+        assert_eq!(request_target(b"GET http://x/cb HTTP/1.1\r\n\r\n"), None);
+        assert_eq!(request_target(b"GET\r\n\r\n"), None);
+        assert_eq!(request_target(b"GET /\xff HTTP/1.1\r\n\r\n"), None);
+        assert_eq!(request_target(b""), None);
+    }
+
+    #[test]
+    fn a_target_keeps_its_fixed_origin() {
+        let url = target_url("//evil.example/cb?x=1").unwrap();
+        assert_eq!(url.host_str(), Some("127.0.0.1"));
+        assert_eq!(url.path(), "//evil.example/cb");
+    }
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()
