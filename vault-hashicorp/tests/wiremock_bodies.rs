@@ -185,7 +185,10 @@ async fn rate_limits_and_server_errors_stay_within_the_retry_policy() {
         .await
         .unwrap();
     assert_eq!(v.expose_secret(), "ok");
-    assert!(t0.elapsed() >= Duration::from_millis(900), "Retry-After honoured");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "Retry-After honoured"
+    );
     let t0 = Instant::now();
     let e = p
         .fetch(&link("secret", "day", "k"), &NoInteraction)
