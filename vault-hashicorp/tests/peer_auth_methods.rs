@@ -574,3 +574,121 @@ async fn tls_with_a_private_ca_from_vault_cacert() {
     assert_eq!(password(p.as_ref()).await.unwrap(), "over-tls");
     drop(bao);
 }
+
+/// The person at the browser for the oidc-provider peer: follows the authorization URL's
+/// redirects with a cookie jar (the peer signs its user in and consents at once) until the
+/// redirect reaches the loopback callback, which it then calls, as a browser would.
+struct IdpBrowser {
+    opened: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl vault_core::Interaction for IdpBrowser {
+    async fn open_url(&self, url: &url::Url) -> Result<(), vault_core::Error> {
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let mut cookies: Vec<(String, String)> = Vec::new();
+        let mut at = url.clone();
+        for _ in 0..20 {
+            let is_callback = at.host_str() == Some("127.0.0.1") && at.path() == "/oidc/callback";
+            let mut req = http.get(at.clone());
+            if !cookies.is_empty() && !is_callback {
+                let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                req = req.header("Cookie", jar.join("; "));
+            }
+            let resp = req.send().await.unwrap();
+            if is_callback {
+                assert!(
+                    resp.status().is_success(),
+                    "callback page: {}",
+                    resp.status()
+                );
+                return Ok(());
+            }
+            for c in resp.headers().get_all("set-cookie") {
+                let c = c.to_str().unwrap();
+                let pair = c.split(';').next().unwrap();
+                if let Some((k, v)) = pair.split_once('=') {
+                    cookies.retain(|(n, _)| n != k);
+                    cookies.push((k.to_owned(), v.to_owned()));
+                }
+            }
+            let status = resp.status();
+            let Some(loc) = resp.headers().get("location") else {
+                panic!(
+                    "the identity provider stopped at {status}: {}",
+                    resp.text().await.unwrap_or_default()
+                );
+            };
+            at = at.join(loc.to_str().unwrap()).unwrap();
+        }
+        panic!("too many redirects");
+    }
+    async fn show_device_code(&self, _: &vault_core::DeviceCode) -> Result<(), vault_core::Error> {
+        unimplemented!("not used")
+    }
+    async fn ask_mfa_code(&self, _: &str) -> Result<secrecy::SecretString, vault_core::Error> {
+        unimplemented!("not used")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_auth_method_with_the_oidc_provider_peer_as_identity_provider() {
+    read_policy("").await;
+    let issuer = env("VAULT_TEST_OIDC_ISSUER");
+    enable_auth("", "oidc-e2e", "oidc").await;
+    let (s, b) = root_call(
+        Method::POST,
+        "auth/oidc-e2e/config",
+        "",
+        Some(json!({
+            "oidc_discovery_url": issuer,
+            "oidc_client_id": env("VAULT_TEST_OIDC_VAULT_RP_CLIENT_ID"),
+            "oidc_client_secret": env("VAULT_TEST_OIDC_VAULT_RP_SECRET"),
+            "default_role": "dev",
+        })),
+    )
+    .await;
+    assert!(s < 300, "oidc config: {s} {b}");
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/oidc/callback");
+    let (s, b) = root_call(
+        Method::POST,
+        "auth/oidc-e2e/role/dev",
+        "",
+        Some(json!({
+            "role_type": "oidc", "user_claim": "sub", "allowed_redirect_uris": [redirect],
+            "token_policies": [POLICY], "token_ttl": "1h", "oidc_scopes": ["openid"]
+        })),
+    )
+    .await;
+    assert!(s < 300, "oidc role: {s} {b}");
+    let text = format!(
+        "[integrations.hashicorp]\naddress = \"{}\"\nauth_method = \"oidc\"\nmount = \"oidc-e2e\"\nrole = \"dev\"\nredirect_uri = \"{redirect}\"\n",
+        addr()
+    );
+    let p = vault_hashicorp::from_settings(&settings(&text), &MapEnv::new()).unwrap();
+    let browser = IdpBrowser {
+        opened: std::sync::atomic::AtomicUsize::new(0),
+    };
+    let v = p
+        .fetch(&link("secret", "app/db", "password"), &browser)
+        .await
+        .unwrap();
+    assert_eq!(v.expose_secret(), "v2-pass");
+    let v = p
+        .fetch(&link("secret", "app/db", "username"), &browser)
+        .await
+        .unwrap();
+    assert_eq!(v.expose_secret(), "dbuser");
+    assert_eq!(
+        browser.opened.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one sign-in for every read"
+    );
+}
