@@ -369,7 +369,6 @@ async fn a_namespace_from_vault_namespace() {
 struct TlsBao {
     child: std::process::Child,
     dir: PathBuf,
-    port: u16,
 }
 
 impl Drop for TlsBao {
@@ -464,7 +463,7 @@ async fn start_tls_bao() -> (TlsBao, String) {
         .stderr(log)
         .spawn()
         .unwrap();
-    let bao = TlsBao { child, dir, port };
+    let bao = TlsBao { child, dir };
     // wait for the TLS listener, trusting only the test CA
     let ca =
         reqwest::Certificate::from_pem(&std::fs::read(bao.dir.join("ca.pem")).unwrap()).unwrap();

@@ -248,8 +248,10 @@ async fn the_cli_token_comes_from_vault_token_then_the_helper_then_the_file() {
     assert!(t0.elapsed() < Duration::from_secs(20));
     // a token for another VAULT_ADDR is not sent here
     std::fs::remove_file(home.join(".vault")).unwrap();
-    let mut r = RawSettings::default();
-    r.address = Some(server.uri());
+    let r = RawSettings {
+        address: Some(server.uri()),
+        ..Default::default()
+    };
     let p = build(
         r,
         &MapEnv::new()
