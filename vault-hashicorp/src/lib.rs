@@ -1,16 +1,21 @@
 //! # vault-hashicorp
 //!
 //! HashiCorp Vault and OpenBao for [`vault_core`]: `{{vault:NAME}}` references linked to KV
-//! secrets are read with a Vault token obtained by signing in through Vault's own OIDC
-//! provider (authorization code + PKCE in the browser, loopback redirect), validating the
-//! id_token, and logging in to a JWT auth method with it. The token is renewed while it can
-//! be; KV v1 and v2 mounts are told apart per mount; namespaces are supported; and
-//! [`setup`] does once, for an admin, what the server needs.
+//! secrets are read with a Vault token obtained the way the integration says
+//! ([`settings::AuthMethod`]): the seed's flow (Vault's own OIDC provider in the browser, then
+//! JWT login), `oidc` (Vault as the relying party, like `vault login -method=oidc`), `jwt`,
+//! `approle`, `kubernetes`, the Vault CLI's own token ([`cli_token`]), or a local Vault Agent /
+//! Proxy. Where the table is silent, the Vault CLI's variables apply (`VAULT_ADDR`,
+//! `VAULT_NAMESPACE`, `VAULT_CACERT`, ...). The token is renewed while it can be, may be kept in
+//! a [`vault_core::SessionStore`] across processes; KV v1 and v2 mounts are told apart per
+//! mount; and [`setup`] does once, for an admin, what the server needs.
 //!
 //! ```toml
 //! [integrations.hashicorp]
-//! oidc_provider_url = "https://vault.example.com:8200/v1/identity/oidc/provider/vault-refs"
-//! client_id = "…"            # both printed by `cargo run --example hashicorp-setup`
+//! address = "https://vault.example.com:8200"   # else VAULT_ADDR
+//! auth_method = "approle"
+//! role_id = "…"
+//! secret_id_file = "/run/secrets/vault-secret-id"
 //!
 //! [secrets.db-password.hashicorp]
 //! engine = "secret"          # the KV mount
@@ -20,9 +25,10 @@
 //! ```
 //!
 //! Public modules: [`settings`], [`address`], [`namespace`], [`redirect`], [`kv_link`],
-//! [`token`], [`setup`], [`defaults`], and [`headless`] (a scripted browser for tests and
-//! demos, not for production sign-ins). The network side (http, oidc, id_token, jwt_login,
-//! kv, session, signin) is private; the loopback listener is [`vault_core::loopback`].
+//! [`token`], [`cli_token`], [`setup`], [`defaults`]; with the `testing` feature also
+//! `headless` (a scripted browser for tests and demos, not for production sign-ins). The
+//! network side (http, tls, oidc, oidc_auth, id_token, login, kv, session, signin,
+//! saved_session) is private; the loopback listener is [`vault_core::loopback`].
 #![forbid(unsafe_code)]
 
 pub mod address;
