@@ -191,3 +191,38 @@ impl TlsSettings {
         Ok((builder, address))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vault_core::MapEnv;
+
+    fn message(env: &MapEnv) -> String {
+        TlsSettings::from_env(env).unwrap_err().message().to_owned()
+    }
+
+    #[test]
+    fn bad_files_are_config_errors_naming_the_variable() {
+        let dir = std::env::temp_dir().join(format!("vh-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let junk = dir.join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let m = message(&MapEnv::new().with("VAULT_CACERT", "/nonexistent/ca.pem"));
+        assert!(m.starts_with("VAULT_CACERT:"), "{m}");
+        let m = message(&MapEnv::new().with("VAULT_CACERT", junk.to_str().unwrap()));
+        assert!(m.contains("no PEM certificate"), "{m}");
+        let empty = dir.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let m = message(&MapEnv::new().with("VAULT_CAPATH", empty.to_str().unwrap()));
+        assert!(m.starts_with("VAULT_CAPATH:"), "{m}");
+        let m = message(&MapEnv::new().with("VAULT_CLIENT_CERT", junk.to_str().unwrap()));
+        assert!(m.contains("both"), "{m}");
+        let e = TlsSettings::from_env(&MapEnv::new()).unwrap();
+        assert!(e.roots.is_empty() && e.identity.is_none() && !e.skip_verify);
+        for (v, on) in [("true", true), ("1", true), ("false", false), ("0", false)] {
+            let s = TlsSettings::from_env(&MapEnv::new().with("VAULT_SKIP_VERIFY", v)).unwrap();
+            assert_eq!(s.skip_verify, on, "{v}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
