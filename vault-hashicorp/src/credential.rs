@@ -112,9 +112,11 @@ mod tests {
         std::fs::write(&f, vec![b'a'; MAX_CREDENTIAL_BYTES as usize + 1]).unwrap();
         let e = read(&CredentialSource::File(f.clone()), "the JWT", &env).unwrap_err();
         assert!(e.message().contains("larger"), "{e}");
-        std::fs::write(&f, "eyJ.SECRET-CONTENT\u{0}\u{ff}").unwrap();
-        std::fs::write(&f, [0xff, 0xfe]).unwrap();
+        let mut not_text = b"SECRET-CONTENT".to_vec();
+        not_text.extend_from_slice(&[0xff, 0xfe]);
+        std::fs::write(&f, not_text).unwrap();
         let e = read(&CredentialSource::File(f), "the JWT", &env).unwrap_err();
+        assert!(e.message().contains("not UTF-8"), "{e}");
         assert!(!e.message().contains("SECRET"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
