@@ -29,6 +29,9 @@ const PUBLIC_CLIENT = env.OIDC_CLIENT_ID || '3f6a2c1e-7b9d-4e0a-8c5f-1d2e3f4a5b6
 const DAEMON_CLIENT = env.OIDC_DAEMON_CLIENT_ID || 'b8e4d2a0-5c1f-4a3e-9d7b-6e5f4a3b2c1d';
 const DAEMON_SECRET = env.OIDC_DAEMON_SECRET || 'daemon-secret-for-tests-only';
 const USER = env.OIDC_USER || 'alice@example.test';
+// vault-hashicorp: OpenBao's `oidc` auth method as a confidential relying party of this server
+const VAULT_RP_CLIENT = env.OIDC_VAULT_RP_CLIENT_ID || 'vault-refs-openbao-rp';
+const VAULT_RP_SECRET = env.OIDC_VAULT_RP_SECRET || 'openbao-rp-secret-for-tests-only';
 const HOST = '127.0.0.1';
 const RESOURCE = 'https://vault.azure.net';
 const ISSUER = `http://${HOST}:${OIDC_PORT}/${TENANT}`;
@@ -51,6 +54,15 @@ const provider = new Provider(ISSUER, {
       grant_types: ['client_credentials'],
       redirect_uris: [],
       response_types: [],
+    },
+    {
+      client_id: VAULT_RP_CLIENT,
+      client_secret: VAULT_RP_SECRET,
+      application_type: 'native', // the loopback callback of `vault login -method=oidc`, any port
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: ['http://127.0.0.1/oidc/callback'],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
     },
   ],
   scopes: ['openid', 'offline_access', 'profile'],

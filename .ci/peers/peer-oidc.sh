@@ -43,6 +43,9 @@ VAULT_TEST_AZURE_SECRET_V1_ID=http://127.0.0.1:$KV_PORT/secrets/db-password/0f1e
 VAULT_TEST_AZURE_SECRET_V1_VALUE=kv-old-value
 VAULT_TEST_AZURE_DISABLED_ID=http://127.0.0.1:$KV_PORT/secrets/disabled-secret
 VAULT_TEST_AZURE_MISSING_ID=http://127.0.0.1:$KV_PORT/secrets/no-such-secret
+VAULT_TEST_OIDC_ISSUER=http://127.0.0.1:$OIDC_PORT/$TENANT
+VAULT_TEST_OIDC_VAULT_RP_CLIENT_ID=vault-refs-openbao-rp
+VAULT_TEST_OIDC_VAULT_RP_SECRET=openbao-rp-secret-for-tests-only
 ENV
     ;;
   stop)

@@ -81,6 +81,7 @@ VAULT_TEST_BAO_PASS=alice-pass
 VAULT_TEST_BAO_NAMESPACE=team1
 VAULT_TEST_BAO_NS_USER=bob
 VAULT_TEST_BAO_NS_PASS=bob-pass
+VAULT_TEST_BAO_BIN=$(bao_bin)
 ENV
   mv "$ENV_FILE.tmp" "$ENV_FILE"
   log "OpenBao up at $ADDR (seeded: alice, secret/app/db v1+v2, kv1/app/api; namespace team1: bob, secret/app/db)"

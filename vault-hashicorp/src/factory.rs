@@ -17,6 +17,9 @@ impl ProviderFactory for Factory {
         settings: &IntegrationSettings,
         context: &ProviderContext<'_>,
     ) -> Result<DynProvider, ConfigError> {
-        crate::from_settings(settings, context.env)
+        match &context.session_store {
+            Some(store) => crate::from_settings_with_store(settings, context.env, store.clone()),
+            None => crate::from_settings(settings, context.env),
+        }
     }
 }

@@ -194,7 +194,7 @@ impl UserpassBrowser {
 
 /// A JSON body read into zeroized memory (`Null` when it is not JSON).
 async fn read_json(resp: reqwest::Response) -> Value {
-    match http::read_body(resp).await {
+    match http::read_body(resp, TIMEOUT).await {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
         Err(_) => Value::Null,
     }

@@ -13,29 +13,46 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use url::Url;
+use vault_core::body::{BodyBuffer, BodyLimit, BodyTooLarge};
 use vault_core::retry::parse_retry_after;
 use vault_core::{Error, ErrorKind, RetryPolicy};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::address::VaultAddress;
 use crate::namespace::Namespace;
+use crate::tls::TlsSettings;
 use crate::PROVIDER_ID;
 
-/// Builds the `reqwest` client of a provider: rustls, no redirects, a timeout on every call.
+/// A client with the system's roots and no client certificate (the setup tool, the test
+/// browser).
 pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
+    let any = VaultAddress::parse("https://127.0.0.1")
+        .map_err(|e| Error::new(ErrorKind::Other, e.to_string()).with_provider(PROVIDER_ID))?;
+    client_for(timeout, TlsSettings::default(), &any).map(|(c, _)| c)
+}
+
+/// Builds the `reqwest` client of a provider: rustls, no redirects, a timeout on every call
+/// (which also bounds reading the body), TLS from the Vault CLI's variables. Returns the
+/// address to use (re-written when `VAULT_TLS_SERVER_NAME` names the server).
+pub(crate) fn client_for(
+    timeout: Duration,
+    tls: TlsSettings,
+    address: &VaultAddress,
+) -> Result<(reqwest::Client, VaultAddress), Error> {
+    let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout)
-        .user_agent(concat!("vault-hashicorp/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Other,
-                format!("cannot build the HTTP client: {e}"),
-            )
-            .with_provider(PROVIDER_ID)
-        })
+        .user_agent(concat!("vault-hashicorp/", env!("CARGO_PKG_VERSION")));
+    let (builder, address) = tls.apply(builder, address)?;
+    let client = builder.build().map_err(|e| {
+        Error::new(
+            ErrorKind::Other,
+            format!("cannot build the HTTP client: {e}"),
+        )
+        .with_provider(PROVIDER_ID)
+    })?;
+    Ok((client, address))
 }
 
 /// An answer of the Vault API: status and JSON body (`Null` when empty).
@@ -94,33 +111,35 @@ pub(crate) fn scrub(value: Value) {
     }
 }
 
-/// Appends `chunk` to `buf` without leaving copies behind: when `buf` must grow, the bytes
-/// move to a larger buffer and the old one is zeroized (a plain `Vec` would free it as is).
-fn append_zeroizing(buf: &mut Zeroizing<Vec<u8>>, chunk: &[u8]) {
-    let needed = buf.len().saturating_add(chunk.len());
-    if needed > buf.capacity() {
-        let mut bigger = Zeroizing::new(Vec::with_capacity(
-            needed.max(buf.capacity().saturating_mul(2)),
-        ));
-        bigger.extend_from_slice(buf);
-        *buf = bigger; // the old buffer is zeroized on drop
-    }
-    buf.extend_from_slice(chunk);
+/// Why a body could not be read.
+pub(crate) enum BodyError {
+    /// The transport failed (or the client's timeout passed) mid-body.
+    Transport(reqwest::Error),
+    /// Larger than [`BodyLimit::DEFAULT_MAX_BYTES`].
+    TooLarge(BodyTooLarge),
+    /// The server kept dripping bytes past the deadline.
+    Deadline,
 }
 
-/// Reads a whole response body into zeroized memory (pre-sized from `Content-Length`, capped
-/// so a hostile length does not reserve gigabytes up front).
+/// Reads a whole response body into a wiped, capped [`BodyBuffer`] before `deadline` (so a
+/// server that sends a byte a second cannot hold the caller forever).
 pub(crate) async fn read_body(
     mut resp: reqwest::Response,
-) -> Result<Zeroizing<Vec<u8>>, reqwest::Error> {
-    let hint = resp
-        .content_length()
-        .map_or(0, |n| usize::try_from(n.min(1 << 20)).unwrap_or(0));
-    let mut buf = Zeroizing::new(Vec::with_capacity(hint));
-    while let Some(chunk) = resp.chunk().await? {
-        append_zeroizing(&mut buf, &chunk);
+    deadline: Duration,
+) -> Result<Zeroizing<Vec<u8>>, BodyError> {
+    let mut buf = BodyBuffer::new(BodyLimit::default(), resp.content_length())
+        .map_err(BodyError::TooLarge)?;
+    let read = async {
+        while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+            buf.push(&chunk).map_err(BodyError::TooLarge)?;
+        }
+        Ok::<_, BodyError>(())
+    };
+    match tokio::time::timeout(deadline, read).await {
+        Ok(Ok(())) => Ok(buf.into_inner()),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(BodyError::Deadline),
     }
-    Ok(buf)
 }
 
 /// Vault's error strings of a body `{"errors": [...]}`, joined and made safe to show.
@@ -224,6 +243,9 @@ fn retryable_status(status: StatusCode, body: &Value) -> bool {
     }
 }
 
+/// How long one answer's body may take to arrive when no other deadline is given.
+pub(crate) const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(30);
+
 /// The Vault API of one server and namespace.
 #[derive(Clone, Debug)]
 pub(crate) struct VaultApi {
@@ -231,6 +253,7 @@ pub(crate) struct VaultApi {
     address: VaultAddress,
     namespace: Namespace,
     retry: RetryPolicy,
+    body_deadline: Duration,
 }
 
 impl VaultApi {
@@ -245,7 +268,14 @@ impl VaultApi {
             address,
             namespace,
             retry,
+            body_deadline: DEFAULT_BODY_DEADLINE,
         }
+    }
+
+    /// The deadline for reading one answer's body (default 30 s).
+    pub fn with_body_deadline(mut self, deadline: Duration) -> Self {
+        self.body_deadline = deadline;
+        self
     }
 
     pub fn address(&self) -> &VaultAddress {
@@ -306,7 +336,8 @@ impl VaultApi {
             if let Some(ns) = self.namespace.header() {
                 req = req.header("X-Vault-Namespace", ns);
             }
-            if let Some(t) = token {
+            // an empty token is never sent (`auth_method = "agent"`: the proxy adds its own)
+            if let Some(t) = token.filter(|t| !t.expose_secret().is_empty()) {
                 let mut value =
                     reqwest::header::HeaderValue::from_str(t.expose_secret()).map_err(|_| {
                         Error::new(
@@ -325,7 +356,7 @@ impl VaultApi {
                 Ok(resp) => {
                     let status = resp.status();
                     let after = retry_after(resp.headers());
-                    match read_body(resp).await {
+                    match read_body(resp, self.body_deadline).await {
                         Ok(bytes) => {
                             let body = if bytes.is_empty() {
                                 Value::Null
@@ -356,7 +387,19 @@ impl VaultApi {
                                 None => return Ok(Reply { status, body }),
                             }
                         }
-                        Err(e) => transport_error(&e, what, &self.address),
+                        Err(BodyError::Transport(e)) => transport_error(&e, what, &self.address),
+                        Err(BodyError::TooLarge(e)) => {
+                            return Err(e.into_error(what).with_provider(PROVIDER_ID))
+                        }
+                        Err(BodyError::Deadline) => Error::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "{what}: the answer did not arrive in full within {} s ({})",
+                                self.body_deadline.as_secs(),
+                                self.address
+                            ),
+                        )
+                        .with_provider(PROVIDER_ID),
                     }
                 }
                 Err(e) => transport_error(&e, what, &self.address),
@@ -433,15 +476,6 @@ mod tests {
             r.ok("read").unwrap()["data"]["data"]["password"],
             "CANARY-VALUE"
         );
-    }
-
-    #[test]
-    fn zeroizing_append_keeps_every_byte() {
-        let mut buf = Zeroizing::new(Vec::with_capacity(2));
-        for chunk in [&b"ab"[..], b"cde", b"", b"fghijklmnop"] {
-            append_zeroizing(&mut buf, chunk);
-        }
-        assert_eq!(&buf[..], b"abcdefghijklmnop");
     }
 
     #[test]

@@ -97,7 +97,13 @@ pub(crate) async fn mount_version(
     }
     let body = reply.ok(&what)?;
     let data = body.get("data").unwrap_or(&Value::Null);
-    let kind = data.get("type").and_then(Value::as_str).unwrap_or("");
+    // an answer without a mount type is the server's fault, not the link's
+    let Some(kind) = data.get("type").and_then(Value::as_str) else {
+        return Err(err(
+            ErrorKind::InvalidResponse,
+            format!("{what}: the answer is not a mount description"),
+        ));
+    };
     if kind != "kv" && kind != "generic" {
         return Err(err(
             ErrorKind::InvalidLink,
@@ -230,10 +236,16 @@ impl KvSecret {
                     if keys.is_empty() {
                         "none".to_owned()
                     } else {
-                        keys.iter()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        // names chosen by whoever wrote the secret: filtered, and a few only
+                        let mut shown: Vec<String> = keys
+                            .iter()
+                            .take(10)
+                            .map(|k| format!("`{}`", short(k)))
+                            .collect();
+                        if keys.len() > 10 {
+                            shown.push(format!("and {} more", keys.len() - 10));
+                        }
+                        shown.join(", ")
                     }
                 ),
             )),

@@ -194,6 +194,61 @@ pub(crate) fn authorize(
     })
 }
 
+/// Our client as the `oauth2` crate's HTTP client.
+struct Bounded<'a>(&'a reqwest::Client);
+
+type BoxedCall<'c> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<
+                Output = Result<oauth2::HttpResponse, oauth2::HttpClientError<reqwest::Error>>,
+            > + Send
+            + 'c,
+    >,
+>;
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Bounded<'_> {
+    type Error = oauth2::HttpClientError<reqwest::Error>;
+    type Future = BoxedCall<'c>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(bounded_call(self.0, request))
+    }
+}
+
+/// The token request of the `oauth2` crate, sent with our client and its body read through
+/// [`crate::http::read_body`] (capped, wiped, with a deadline) instead of unbounded.
+async fn bounded_call(
+    http: &reqwest::Client,
+    req: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, oauth2::HttpClientError<reqwest::Error>> {
+    use oauth2::HttpClientError;
+    let (parts, body) = req.into_parts();
+    let mut rb = http.request(parts.method, parts.uri.to_string()).body(body);
+    for (k, v) in &parts.headers {
+        rb = rb.header(k, v);
+    }
+    let resp = rb
+        .send()
+        .await
+        .map_err(|e| HttpClientError::Reqwest(Box::new(e)))?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = crate::http::read_body(resp, crate::http::DEFAULT_BODY_DEADLINE)
+        .await
+        .map_err(|e| match e {
+            crate::http::BodyError::Transport(e) => HttpClientError::Reqwest(Box::new(e)),
+            crate::http::BodyError::TooLarge(t) => HttpClientError::Other(t.to_string()),
+            crate::http::BodyError::Deadline => {
+                HttpClientError::Other("the answer did not arrive in time".into())
+            }
+        })?;
+    let mut out = oauth2::http::Response::builder()
+        .status(status)
+        .body(bytes.to_vec())?;
+    *out.headers_mut() = headers;
+    Ok(out)
+}
+
 impl AuthRequest {
     /// Exchanges the code for tokens and returns the id_token (not yet validated).
     pub async fn exchange(
@@ -205,7 +260,7 @@ impl AuthRequest {
             .client
             .exchange_code(AuthorizationCode::new(code.expose_secret().to_owned()))
             .set_pkce_verifier(self.verifier)
-            .request_async(http)
+            .request_async(&Bounded(http))
             .await
             .map_err(|e| match e {
                 RequestTokenError::ServerResponse(r) => err(

@@ -12,17 +12,43 @@ use vault_core::{
     SessionState, SettingsPolicy, SystemClock,
 };
 
+use secrecy::ExposeSecret;
+use serde_json::json;
+use vault_core::{Environment, MapEnv, RetryPolicy, SessionStore};
+
 use crate::address::VaultAddress;
+use crate::cli_token;
+use crate::credential;
 use crate::http::{self, VaultApi};
+use crate::jwt_login;
 use crate::kv::{self, KvVersion, MountCache};
 use crate::kv_link::KvLink;
+use crate::login;
 use crate::namespace::Namespace;
+use crate::oidc_auth;
+use crate::saved_session::SavedSession;
 use crate::session::{Origin, Session, Slot};
-use crate::settings::{HashicorpSettings, RawSettings};
+use crate::settings::{AuthSettings, HashicorpSettings, RawSettings};
 use crate::signin::SignIn;
-use crate::token::{expired, VaultToken};
+use crate::tls::TlsSettings;
+use crate::token::{self, expired, VaultToken};
 use crate::PROVIDER_ID;
-use vault_core::RetryPolicy;
+
+/// The variables a provider reads (at build, or at each login): copied from the host's
+/// environment when it is given, so that sign-ins later read the same world.
+const ENV_NAMES: &[&str] = &[
+    "HOME",
+    "VAULT_ADDR",
+    "VAULT_TOKEN",
+    "VAULT_NAMESPACE",
+    "VAULT_CONFIG_PATH",
+    "VAULT_CACERT",
+    "VAULT_CAPATH",
+    "VAULT_CLIENT_CERT",
+    "VAULT_CLIENT_KEY",
+    "VAULT_TLS_SERVER_NAME",
+    "VAULT_SKIP_VERIFY",
+];
 
 /// Builds a [`HashicorpProvider`] in code (the config file goes through
 /// [`from_settings`](crate::from_settings)).
@@ -43,6 +69,8 @@ pub struct HashicorpBuilder {
     retry: RetryPolicy,
     sign_in_wait: Duration,
     token: Option<SecretString>,
+    env: MapEnv,
+    store: Option<Arc<dyn SessionStore>>,
 }
 
 impl std::fmt::Debug for HashicorpBuilder {
@@ -53,6 +81,7 @@ impl std::fmt::Debug for HashicorpBuilder {
             .field("retry", &self.retry)
             .field("sign_in_wait", &self.sign_in_wait)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("session_store", &self.store.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -67,7 +96,48 @@ impl HashicorpBuilder {
             retry: RetryPolicy::default(),
             sign_in_wait: Duration::from_secs(300),
             token: None,
+            env: MapEnv::new(),
+            store: None,
         }
+    }
+
+    /// Reads the Vault CLI's variables (`VAULT_ADDR`, `VAULT_NAMESPACE`, `VAULT_TOKEN`,
+    /// `VAULT_CACERT`, ..., `HOME`) and the variables the settings name (`jwt_env`,
+    /// `role_id_env`, `secret_id_env`) from `env`, now. Without this call the builder reads
+    /// no environment at all.
+    pub fn env(mut self, env: &dyn Environment) -> Self {
+        let mut names: Vec<&str> = ENV_NAMES.to_vec();
+        for n in [
+            &self.raw.jwt_env,
+            &self.raw.role_id_env,
+            &self.raw.secret_id_env,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            names.push(n.as_str());
+        }
+        let mut copy = MapEnv::new();
+        for n in names {
+            if let Some(v) = env.var(n) {
+                copy = copy.with(n, v.expose_secret());
+            }
+        }
+        self.env = copy;
+        self
+    }
+
+    /// Keeps the Vault token this crate obtains in `store` (with its TTL), resumes it when
+    /// the provider is built, and removes it on sign-out or when Vault refuses it.
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The auth method (see [`crate::settings::AuthMethod`]).
+    pub fn auth_method(mut self, method: impl Into<String>) -> Self {
+        self.raw.auth_method = Some(method.into());
+        self
     }
 
     /// The JWT auth mount path (default `vault-refs-jwt`).
@@ -126,29 +196,45 @@ impl HashicorpBuilder {
         self
     }
 
-    /// Checks the settings and builds the provider (no network).
+    /// Checks the settings and builds the provider (no network; reads the TLS files and the
+    /// session store).
     pub fn build(self) -> Result<HashicorpProvider, Error> {
-        let settings = self.raw.check().map_err(|e| {
+        let settings = self.raw.check_in(&self.env).map_err(|e| {
             Error::new(ErrorKind::InvalidConfig, e.to_string()).with_provider(PROVIDER_ID)
         })?;
-        let client = http::client(self.timeout)?;
-        let address = settings.provider.address().clone();
+        let tls = TlsSettings::from_env(&self.env)?;
+        let (client, address) = http::client_for(self.timeout, tls, &settings.address)?;
         let vault = VaultApi::new(
             client.clone(),
             address.clone(),
             settings.namespace.clone(),
             self.retry,
-        );
-        let oidc = VaultApi::new(client, address, Namespace::root(), self.retry);
-        let initial = self.token.map(VaultToken::unmanaged);
+        )
+        .with_body_deadline(self.timeout);
+        let oidc = VaultApi::new(client, address, Namespace::root(), self.retry)
+            .with_body_deadline(self.timeout);
+        let saved = self.store.map(|store| SavedSession::new(store, &settings));
+        let session = Session::new(None);
+        if settings.auth == AuthSettings::Agent {
+            session.activate(
+                VaultToken::unmanaged(SecretString::from(String::new())),
+                Origin::Agent,
+            );
+        } else if let Some(t) = self.token {
+            session.activate(VaultToken::unmanaged(t), Origin::Host);
+        } else if let Some(t) = saved.as_ref().and_then(|s| s.load(self.clock.now())) {
+            session.activate(t, Origin::Resumed);
+        }
         Ok(HashicorpProvider {
             settings,
             vault,
             oidc,
             mounts: MountCache::default(),
-            session: Session::new(initial),
+            session,
             clock: self.clock,
             sign_in_wait: self.sign_in_wait,
+            env: self.env,
+            saved,
         })
     }
 }
@@ -163,6 +249,8 @@ pub struct HashicorpProvider {
     session: Session,
     clock: Arc<dyn Clock>,
     sign_in_wait: Duration,
+    env: MapEnv,
+    saved: Option<SavedSession>,
 }
 
 impl std::fmt::Debug for HashicorpProvider {
@@ -196,7 +284,7 @@ impl HashicorpProvider {
         &self.settings
     }
 
-    /// The Vault address (derived from the provider URL).
+    /// The Vault address (`address`, `VAULT_ADDR`, or the provider URL's).
     pub fn address(&self) -> &VaultAddress {
         self.vault.address()
     }
@@ -206,43 +294,78 @@ impl HashicorpProvider {
         self.vault.namespace()
     }
 
+    /// Whether the method needs a person (a browser): those are never started by a fetch
+    /// after a sign-out, and an expired session asks to sign in again instead of logging in.
+    fn interactive(&self) -> bool {
+        matches!(
+            self.settings.auth,
+            AuthSettings::OidcProvider(_) | AuthSettings::Oidc { .. }
+        )
+    }
+
+    fn signed_out_error() -> Error {
+        Error::new(
+            ErrorKind::SignedOut,
+            "signed out of HashiCorp Vault: sign in again (`vaultctl login hashicorp`)",
+        )
+        .with_provider(PROVIDER_ID)
+    }
+
     /// A token for a call, with its generation: the current one, renewed first when due;
     /// or a fresh sign-in when signed out (one for all concurrent callers).
     async fn token(&self, interaction: &dyn Interaction) -> Result<(SecretString, u64), Error> {
         let seen = self.session.attempts();
-        if let Slot::Active {
-            token, generation, ..
-        } = self.session.slot()
-        {
-            let now = self.clock.now();
-            if !token.is_expired(now) && !token.wants_renewal(now) {
-                return Ok((token.secret().clone(), generation));
+        match self.session.slot() {
+            Slot::Active {
+                token, generation, ..
+            } => {
+                let now = self.clock.now();
+                if !token.is_expired(now) && !token.wants_renewal(now) {
+                    return Ok((token.secret().clone(), generation));
+                }
             }
+            Slot::SignedOut if self.session.user_signed_out() => {
+                return Err(Self::signed_out_error())
+            }
+            _ => {}
         }
         let _gate = self.session.gate.lock().await;
         let now = self.clock.now();
         match self.session.slot() {
             Slot::Active {
-                token, generation, ..
-            } if token.wants_renewal(now) => {
-                match token.renew(&self.vault, now).await {
-                    Ok(renewed) => {
-                        let secret = renewed.secret().clone();
-                        self.session.renewed(renewed, generation);
-                        Ok((secret, generation))
+                token,
+                generation,
+                origin,
+            } if token.wants_renewal(now) => match token.renew(&self.vault, now).await {
+                Ok(renewed) => {
+                    let secret = renewed.secret().clone();
+                    if origin.ours() {
+                        if let Some(saved) = &self.saved {
+                            saved.save(&renewed);
+                        }
                     }
-                    Err(e) if e.kind() == ErrorKind::SessionExpired => {
-                        self.session.expire(generation);
-                        Err(e)
-                    }
-                    // the server is briefly away: the token still works until its end
-                    Err(_) => Ok((token.secret().clone(), generation)),
+                    self.session.renewed(renewed, generation);
+                    Ok((secret, generation))
                 }
-            }
+                Err(e) if e.kind() == ErrorKind::SessionExpired => {
+                    if self.refused(generation) {
+                        return self.sign_in_now(interaction).await;
+                    }
+                    Err(e)
+                }
+                // the server is briefly away: the token still works until its end
+                Err(_) => Ok((token.secret().clone(), generation)),
+            },
             Slot::Active {
                 token, generation, ..
             } if token.is_expired(now) => {
                 self.session.expire(generation);
+                if let Some(saved) = &self.saved {
+                    saved.remove();
+                }
+                if !self.interactive() {
+                    return self.sign_in_now(interaction).await;
+                }
                 Err(expired(
                     "the Vault token expired and can no longer be renewed",
                 ))
@@ -250,39 +373,192 @@ impl HashicorpProvider {
             Slot::Active {
                 token, generation, ..
             } => Ok((token.secret().clone(), generation)),
+            Slot::Expired if !self.interactive() => self.sign_in_now(interaction).await,
             Slot::Expired => Err(expired("the Vault session expired")),
             Slot::SignedOut => {
+                if self.session.user_signed_out() {
+                    return Err(Self::signed_out_error());
+                }
                 if let Some(e) = self.session.failure_since(seen) {
                     return Err(e);
                 }
-                let token = self.run_sign_in(interaction).await?;
-                let secret = token.secret().clone();
-                let generation = self.session.activate(token, Origin::SignIn);
-                Ok((secret, generation))
+                self.sign_in_now(interaction).await
             }
         }
     }
 
-    /// Runs the browser sign-in and records its outcome for the callers waiting on it.
-    async fn run_sign_in(&self, interaction: &dyn Interaction) -> Result<VaultToken, Error> {
-        let result = SignIn {
-            settings: &self.settings,
-            vault: &self.vault,
-            oidc: &self.oidc,
-            clock: self.clock.as_ref(),
-            wait: self.sign_in_wait,
+    /// Vault refused the token of `generation` (403 on lookup, renewal or read). A saved
+    /// token is dropped from the store. Returns whether a new sign-in may run on its own
+    /// now: the token was resumed from the store, or the method needs nobody.
+    fn refused(&self, generation: u64) -> bool {
+        let origin = self.session.origin_of(generation);
+        if let Some(saved) = &self.saved {
+            if origin.is_some_and(Origin::ours) {
+                saved.remove();
+            }
         }
-        .run(interaction)
-        .await;
+        match origin {
+            Some(Origin::Resumed) => {
+                self.session.forget(generation);
+                true
+            }
+            Some(Origin::SignIn | Origin::User) if !self.interactive() => {
+                self.session.forget(generation);
+                true
+            }
+            _ => {
+                self.session.expire(generation);
+                false
+            }
+        }
+    }
+
+    /// Runs the sign-in (the caller holds the gate), activates and saves its token; a
+    /// sign-out while it runs cancels it.
+    async fn sign_in_now(
+        &self,
+        interaction: &dyn Interaction,
+    ) -> Result<(SecretString, u64), Error> {
+        let mut epoch_rx = self.session.epoch();
+        let epoch = *epoch_rx.borrow();
+        let result = tokio::select! {
+            r = self.run_sign_in(interaction) => r,
+            _ = epoch_rx.changed() => Err(Self::signed_out_error()),
+        };
         self.session.finished(result.as_ref().err().cloned());
-        result
+        let (token, origin) = result?;
+        match self.session.activate_if(token.clone(), origin, epoch) {
+            Some(generation) => {
+                if origin.ours() {
+                    if let Some(saved) = &self.saved {
+                        saved.save(&token);
+                    }
+                }
+                Ok((token.secret().clone(), generation))
+            }
+            None => {
+                if origin.ours() {
+                    self.revoke(&token).await;
+                }
+                Err(Self::signed_out_error())
+            }
+        }
+    }
+
+    /// Obtains a token the way the settings say.
+    async fn run_sign_in(
+        &self,
+        interaction: &dyn Interaction,
+    ) -> Result<(VaultToken, Origin), Error> {
+        let now = || self.clock.now();
+        let token = match &self.settings.auth {
+            AuthSettings::OidcProvider(s) => {
+                SignIn {
+                    settings: s,
+                    vault: &self.vault,
+                    oidc: &self.oidc,
+                    clock: self.clock.as_ref(),
+                    wait: self.sign_in_wait,
+                }
+                .run(interaction)
+                .await?
+            }
+            AuthSettings::Oidc {
+                mount,
+                role,
+                redirect,
+            } => {
+                oidc_auth::sign_in(
+                    &self.vault,
+                    mount,
+                    role.as_deref(),
+                    redirect,
+                    interaction,
+                    self.sign_in_wait,
+                    now,
+                )
+                .await?
+            }
+            AuthSettings::Jwt { mount, role, jwt } => {
+                let jwt = credential::read(jwt, "the JWT", &self.env)?;
+                jwt_login::login(&self.vault, mount, role.as_deref(), &jwt, now()).await?
+            }
+            AuthSettings::Kubernetes { mount, role, jwt } => {
+                let jwt = credential::read(jwt, "the service-account token", &self.env)?;
+                let body = json!({ "role": role, "jwt": jwt.expose_secret() });
+                let what = format!("Kubernetes login at auth/{mount} with role `{role}`");
+                login::post(&self.vault, mount, "login", body, &what, now()).await?
+            }
+            AuthSettings::Approle {
+                mount,
+                role_id,
+                secret_id,
+            } => {
+                let role_id = credential::read(role_id, "the AppRole role id", &self.env)?;
+                let mut body = json!({ "role_id": role_id.expose_secret() });
+                if let Some(s) = secret_id {
+                    let secret = credential::read(s, "the AppRole secret id", &self.env)?;
+                    body["secret_id"] = json!(secret.expose_secret());
+                }
+                let what = format!("AppRole login at auth/{mount}");
+                login::post(&self.vault, mount, "login", body, &what, now()).await?
+            }
+            AuthSettings::Token => return self.cli_token().await,
+            AuthSettings::Agent => {
+                return Ok((
+                    VaultToken::unmanaged(SecretString::from(String::new())),
+                    Origin::Agent,
+                ))
+            }
+        };
+        Ok((token, Origin::SignIn))
+    }
+
+    /// The Vault CLI's token, looked up for its lease. A token found through `VAULT_TOKEN`,
+    /// the helper or `~/.vault-token` belongs to `VAULT_ADDR` when that is set: it is not sent
+    /// to another address.
+    async fn cli_token(&self) -> Result<(VaultToken, Origin), Error> {
+        if let Some(addr) = self.env.var("VAULT_ADDR") {
+            let same = VaultAddress::parse(addr.expose_secret())
+                .is_ok_and(|a| &a == self.address() || a == self.settings.address);
+            if !same {
+                return Err(Error::new(
+                    ErrorKind::InvalidConfig,
+                    format!(
+                        "the Vault CLI's token belongs to VAULT_ADDR, not to {}: not sending it there",
+                        self.address()
+                    ),
+                )
+                .with_provider(PROVIDER_ID));
+            }
+        }
+        let (secret, place) = cli_token::find(&self.env, self.address())
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::SignedOut,
+                    "no Vault token: set VAULT_TOKEN, or run `vault login` (it keeps the token in ~/.vault-token or its token helper)",
+                )
+                .with_provider(PROVIDER_ID)
+            })?;
+        let token = token::lookup(&self.vault, secret, place.describe(), self.clock.now()).await?;
+        Ok((token, Origin::User))
     }
 
     /// After a 403: is the token itself dead (revoked, expired on the server)? Then the
-    /// session is over; else the path is denied to this identity.
-    async fn explain_denied(&self, denied: Error, token: &SecretString, generation: u64) -> Error {
+    /// session is over (or, for a resumed token or a machine login, `None`: sign in again and
+    /// retry once); else the path is denied to this identity.
+    async fn explain_denied(
+        &self,
+        denied: Error,
+        token: &SecretString,
+        generation: u64,
+    ) -> Option<Error> {
+        if self.settings.auth == AuthSettings::Agent {
+            return Some(denied);
+        }
         let Ok(url) = self.vault.url("auth/token/lookup-self") else {
-            return denied;
+            return Some(denied);
         };
         match self
             .vault
@@ -296,10 +572,13 @@ impl HashicorpProvider {
             .await
         {
             Ok(r) if r.status.as_u16() == 403 || r.status.as_u16() == 401 => {
-                self.session.expire(generation);
-                expired("the Vault server no longer accepts the token")
+                if self.refused(generation) {
+                    None
+                } else {
+                    Some(expired("the Vault server no longer accepts the token"))
+                }
             }
-            _ => denied,
+            _ => Some(denied),
         }
     }
 
@@ -312,19 +591,28 @@ impl HashicorpProvider {
         link: &KvLink,
         interaction: &dyn Interaction,
     ) -> Result<SecretString, Error> {
-        let (token, generation) = self.token(interaction).await?;
-        let result = async {
-            let version = self.mount_version(&token, link).await?;
-            kv::read(&self.vault, &token, version, link)
-                .await?
-                .value(link)
-        }
-        .await;
-        match result {
-            Err(e) if e.kind() == ErrorKind::PermissionDenied => {
-                Err(self.explain_denied(e, &token, generation).await)
+        let mut retried = false;
+        loop {
+            let (token, generation) = self.token(interaction).await?;
+            let result = async {
+                let version = self.mount_version(&token, link).await?;
+                kv::read(&self.vault, &token, version, link)
+                    .await?
+                    .value(link)
             }
-            other => other,
+            .await;
+            match result {
+                Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+                    match self.explain_denied(e, &token, generation).await {
+                        Some(e) => return Err(e),
+                        None if retried => {
+                            return Err(expired("the Vault server refused the new token too"))
+                        }
+                        None => retried = true,
+                    }
+                }
+                other => return other,
+            }
         }
     }
 
@@ -333,7 +621,22 @@ impl HashicorpProvider {
         link: &KvLink,
         interaction: &dyn Interaction,
     ) -> Result<SecretDetails, Error> {
-        let (token, generation) = self.token(interaction).await?;
+        match self.describe_once(link, interaction).await {
+            Err(None) => self.describe_once(link, interaction).await.map_err(|e| {
+                e.unwrap_or_else(|| expired("the Vault server refused the new token too"))
+            }),
+            other => other.map_err(|e| e.unwrap_or_else(|| expired("the Vault token was refused"))),
+        }
+    }
+
+    /// One attempt of `describe`; `Err(None)`: the token was refused and a new sign-in may
+    /// run (see [`Self::explain_denied`]).
+    async fn describe_once(
+        &self,
+        link: &KvLink,
+        interaction: &dyn Interaction,
+    ) -> Result<SecretDetails, Option<Error>> {
+        let (token, generation) = self.token(interaction).await.map_err(Some)?;
         let mut id = self.address().as_str().to_owned();
         id.push_str("/v1/");
         if let Some(ns) = self.namespace().header() {
@@ -371,7 +674,7 @@ impl HashicorpProvider {
             Err(e) if e.kind() == ErrorKind::PermissionDenied => {
                 Err(self.explain_denied(e, &token, generation).await)
             }
-            other => other,
+            other => other.map_err(Some),
         }
     }
 }
@@ -414,32 +717,32 @@ impl Provider for HashicorpProvider {
     }
 
     async fn sign_in(&self, interaction: &dyn Interaction) -> Result<SessionState, Error> {
+        self.session.clear_user_signed_out();
         let _gate = self.session.gate.lock().await;
-        let token = self.run_sign_in(interaction).await?;
         let old = self.session.slot();
-        self.session.activate(token, Origin::SignIn);
-        if let Slot::Active {
-            token,
-            origin: Origin::SignIn,
-            ..
-        } = old
-        {
-            self.revoke(&token).await;
+        self.sign_in_now(interaction).await?;
+        if let Slot::Active { token, origin, .. } = old {
+            if origin.ours() {
+                self.revoke(&token).await;
+            }
         }
         Ok(self.session())
     }
 
+    /// Signs out at once, without waiting for a sign-in in progress (which is cancelled):
+    /// the saved session is removed and a token this crate obtained is revoked. Until the
+    /// next [`sign_in`](Provider::sign_in), fetches answer "signed out" rather than starting
+    /// a sign-in themselves.
     async fn sign_out(&self) -> Result<(), Error> {
-        let _gate = self.session.gate.lock().await;
-        let old = self.session.replace(Slot::SignedOut);
+        let old = self.session.sign_out();
         self.mounts.clear();
-        if let Slot::Active {
-            token,
-            origin: Origin::SignIn,
-            ..
-        } = old
-        {
-            self.revoke(&token).await;
+        if let Some(saved) = &self.saved {
+            saved.remove();
+        }
+        if let Slot::Active { token, origin, .. } = old {
+            if origin.ours() {
+                self.revoke(&token).await;
+            }
         }
         Ok(())
     }

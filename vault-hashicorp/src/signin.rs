@@ -9,14 +9,14 @@ use vault_core::loopback::LoopbackListener;
 use vault_core::{Clock, Error, Interaction};
 
 use crate::http::VaultApi;
-use crate::settings::HashicorpSettings;
+use crate::settings::OidcProviderSettings;
 use crate::token::VaultToken;
 use crate::PROVIDER_ID;
 use crate::{id_token, jwt_login, oidc};
 
 /// What the sign-in needs from the provider.
 pub(crate) struct SignIn<'a> {
-    pub settings: &'a HashicorpSettings,
+    pub settings: &'a OidcProviderSettings,
     /// Vault API in the integration's namespace (JWT login).
     pub vault: &'a VaultApi,
     /// The same server without a namespace header (OIDC endpoints carry it in their path).
@@ -68,6 +68,13 @@ impl SignIn<'_> {
             &nonce,
             self.clock.now(),
         )?;
-        jwt_login::login(self.vault, &s.jwt_auth_path, &s.role, &id, self.clock.now()).await
+        jwt_login::login(
+            self.vault,
+            &s.jwt_auth_path,
+            Some(&s.role),
+            &id,
+            self.clock.now(),
+        )
+        .await
     }
 }

@@ -56,6 +56,21 @@ impl VaultToken {
         }
     }
 
+    /// A token restored from a saved session: its end as saved.
+    pub(crate) fn restored(
+        secret: SecretString,
+        expires_at: Option<OffsetDateTime>,
+        lease: Duration,
+        renewable: bool,
+    ) -> Self {
+        VaultToken {
+            secret,
+            expires_at,
+            lease,
+            renewable,
+        }
+    }
+
     /// A token whose lease is not known (given by the host, for example `VAULT_TOKEN`).
     pub fn unmanaged(secret: SecretString) -> Self {
         VaultToken {
@@ -162,6 +177,66 @@ impl VaultToken {
         }
         Ok(renewed)
     }
+}
+
+/// `GET auth/token/lookup-self`: the lease of a token this crate did not obtain (the Vault
+/// CLI's), so that it is renewed while renewable and its end is known. A refusal (401/403) is
+/// [`ErrorKind::AuthFailed`] naming where the token came from (`place`).
+pub(crate) async fn lookup(
+    api: &VaultApi,
+    secret: SecretString,
+    place: &str,
+    now: OffsetDateTime,
+) -> Result<VaultToken, Error> {
+    let what = format!("look up the Vault token from {place}");
+    let url = api.url("auth/token/lookup-self")?;
+    let reply = api
+        .call(Method::GET, url, Some(&secret), None, &what)
+        .await?;
+    if matches!(reply.status.as_u16(), 400 | 401 | 403) {
+        return Err(Error::new(
+            ErrorKind::AuthFailed,
+            format!(
+                "the Vault token from {place} is not accepted by {} (HTTP {}): run `vault login` again",
+                api.address(),
+                reply.status.as_u16()
+            ),
+        )
+        .with_provider(PROVIDER_ID));
+    }
+    let body = reply.ok(&what)?;
+    let data = body.get("data").filter(|d| d.is_object()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidResponse,
+            format!("{what}: the answer has no `data` block"),
+        )
+        .with_provider(PROVIDER_ID)
+    })?;
+    let secs = |key: &str| data.get(key).and_then(Value::as_i64).filter(|s| *s >= 0);
+    let ttl = secs("ttl").unwrap_or(0);
+    let lease = secs("creation_ttl").filter(|c| *c > 0).unwrap_or(ttl);
+    let renewable = data
+        .get("renewable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let expires_at = if ttl > 0 {
+        Some(now.checked_add(Duration::seconds(ttl)).ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidResponse,
+                format!("{what}: the answer's `ttl` is out of range"),
+            )
+            .with_provider(PROVIDER_ID)
+        })?)
+    } else {
+        None
+    };
+    crate::http::scrub(body);
+    Ok(VaultToken {
+        secret,
+        expires_at,
+        lease: Duration::seconds(lease),
+        renewable,
+    })
 }
 
 /// The "sign in again" error.

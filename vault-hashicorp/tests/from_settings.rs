@@ -73,3 +73,47 @@ fn vault_token_is_used_only_for_its_own_address() {
     let p = vault_hashicorp::from_settings(&settings(GOOD), &env).unwrap();
     assert_eq!(p.session(), SessionState::SignedOut);
 }
+
+#[test]
+fn the_factory_hands_the_session_store_to_the_provider() {
+    use std::sync::Arc;
+    use vault_core::{
+        MemorySessionStore, ProviderContext, ProviderFactory, SessionStore, StoreKey,
+    };
+    let store = Arc::new(MemorySessionStore::new());
+    // a token saved by an earlier process for this address, namespace and method
+    let key = StoreKey::new(
+        vault_hashicorp::PROVIDER_ID,
+        "https://vault.example.com:8200||approle|approle|rid",
+    );
+    let record = r#"{"v":1,"token":"s.saved","expires_at":null,"lease":0,"renewable":false}"#;
+    store
+        .save(&key, &secrecy::SecretString::from(record))
+        .unwrap();
+    let text = "[integrations.hashicorp]\naddress = \"https://vault.example.com:8200\"\nauth_method = \"approle\"\nrole_id = \"rid\"\n";
+    let env = MapEnv::new();
+    let ctx = ProviderContext::new(&env).with_session_store(store.clone());
+    let p = vault_hashicorp::Factory
+        .build(&settings(text), &ctx)
+        .unwrap();
+    assert_eq!(
+        p.session(),
+        SessionState::SignedIn { until: None },
+        "resumed"
+    );
+    // without the store: signed out
+    let p = vault_hashicorp::Factory
+        .build(&settings(text), &ProviderContext::new(&env))
+        .unwrap();
+    assert_eq!(p.session(), SessionState::SignedOut);
+    // a record it cannot read is removed, not a crash
+    store
+        .save(&key, &secrecy::SecretString::from("{garbage"))
+        .unwrap();
+    let ctx = ProviderContext::new(&env).with_session_store(store.clone());
+    let p = vault_hashicorp::Factory
+        .build(&settings(text), &ctx)
+        .unwrap();
+    assert_eq!(p.session(), SessionState::SignedOut);
+    assert!(store.is_empty());
+}
