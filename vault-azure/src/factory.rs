@@ -3,7 +3,8 @@
 
 use vault_core::{ConfigError, DynProvider, IntegrationSettings, ProviderContext, ProviderFactory};
 
-/// The Azure Key Vault provider's factory: id `azure`.
+/// The Azure Key Vault provider's factory: id `azure`. A session store in the context keeps
+/// the session between runs (see [`AzureProviderBuilder::session_store`](crate::AzureProviderBuilder::session_store)).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Factory;
 
@@ -17,6 +18,10 @@ impl ProviderFactory for Factory {
         settings: &IntegrationSettings,
         context: &ProviderContext<'_>,
     ) -> Result<DynProvider, ConfigError> {
-        crate::from_settings(settings, context.env)
+        crate::settings::from_settings_with_store(
+            settings,
+            context.env,
+            context.session_store.clone(),
+        )
     }
 }

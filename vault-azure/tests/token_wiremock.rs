@@ -204,45 +204,83 @@ async fn a_refused_refresh_means_sign_in_again() {
 }
 
 #[tokio::test]
-async fn token_endpoint_hiccups_are_retried() {
+async fn a_code_exchange_that_fails_ambiguously_is_never_resent() {
+    // The token endpoint receives the authorization code and answers 503 (it may have
+    // redeemed the code): the code is sent once, and the error says to sign in again.
     let server = MockServer::start().await;
-    let browser = InstantApproval::new("c");
+    let browser = InstantApproval::new("single-use-code");
     Mock::given(method("POST"))
         .and(path(TOKEN))
+        .and(body_string_contains("code=single-use-code"))
         .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN))
-        .respond_with(
-            browser
-                .id_tokens(&issuer(&server), CLIENT)
-                .body(tokens("a1", "r1")),
-        )
-        .with_priority(2)
+        .expect(1)
         .mount(&server)
         .await;
     mount_vault(&server, &["a1"]).await;
     let p = builder(&server).build().unwrap();
-    assert!(p.fetch(&link(&server), &browser).await.is_ok());
+    let e = p.fetch(&link(&server), &browser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert!(e.message().contains("sign in again"), "{e}");
+    assert!(e.message().contains("503"), "{e}");
+    assert!(!e.to_string().contains("single-use-code"), "{e}");
+    assert_eq!(p.session(), SessionState::SignedOut);
+    server.verify().await;
 
-    // Down for good: Unreachable, and the session is not spoiled.
+    // A timeout after the code was sent: the same, within the attempt deadline.
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(TOKEN))
-        .respond_with(ResponseTemplate::new(500).set_body_string("<html>oops</html>"))
-        .expect(3)
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .expect(1)
         .mount(&server)
         .await;
-    let p = builder(&server).build().unwrap();
+    let p = builder(&server)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let e = p
         .fetch(&link(&server), &InstantApproval::new("c"))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unreachable, "{e}");
-    assert_eq!(p.session(), SessionState::SignedOut);
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert!(e.message().contains("no answer in time"), "{e}");
+    assert!(e.message().contains("sign in again"), "{e}");
+}
+
+#[tokio::test]
+async fn a_refresh_that_fails_ambiguously_is_never_resent() {
+    let server = MockServer::start().await;
+    let browser = InstantApproval::new("c1");
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .respond_with(
+            browser
+                .id_tokens(&issuer(&server), CLIENT)
+                .clock(clock.clone())
+                .body(tokens("a1", "r1")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_vault(&server, &["a1"]).await;
+    let p = builder(&server).clock(clock.clone()).build().unwrap();
+    p.fetch(&link(&server), &browser).await.unwrap();
+    // Past the access token's life: the refresh token is sent once, fails, is dropped.
+    clock.advance(time::Duration::hours(2));
+    let e = p.fetch(&link(&server), &NoUser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SessionExpired, "{e}");
+    assert!(e.message().contains("not sent again"), "{e}");
+    let e = p.fetch(&link(&server), &NoUser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SessionExpired, "{e}");
+    server.verify().await;
 }
 
 #[tokio::test]
