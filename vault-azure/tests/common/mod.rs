@@ -371,3 +371,99 @@ impl Interaction for DeviceUser {
         Err(browser_error("no MFA here".into()))
     }
 }
+
+/// A fresh RSA key and self-signed certificate made with the `openssl` CLI in `dir`:
+/// `key.pem` (PKCS#8), `cert.pem`, `both.pem` (certificate + key, what
+/// AZURE_CLIENT_CERTIFICATE_PATH names), `cert.p12` (password `p12-pass`) and the public
+/// key's modulus as base64url (`n`, for a JWK).
+pub struct TestCert {
+    pub dir: std::path::PathBuf,
+    pub both_pem: std::path::PathBuf,
+    pub p12: std::path::PathBuf,
+    pub n: String,
+    pub cert_der: Vec<u8>,
+}
+
+pub fn make_cert(name: &str) -> TestCert {
+    use base64::Engine;
+    let dir = std::env::temp_dir().join(format!("vault-azure-cert-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("the openssl CLI is needed for the certificate tests");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=vault-azure-test",
+    ]);
+    openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "key.pem",
+        "-in",
+        "cert.pem",
+        "-out",
+        "cert.p12",
+        "-passout",
+        "pass:p12-pass",
+    ]);
+    let modulus =
+        String::from_utf8(openssl(&["rsa", "-in", "key.pem", "-noout", "-modulus"])).unwrap();
+    let hex = modulus.trim().trim_start_matches("Modulus=");
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let der = openssl(&["x509", "-in", "cert.pem", "-outform", "DER"]);
+    let mut both = std::fs::read(dir.join("cert.pem")).unwrap();
+    both.extend(std::fs::read(dir.join("key.pem")).unwrap());
+    std::fs::write(dir.join("both.pem"), both).unwrap();
+    TestCert {
+        both_pem: dir.join("both.pem"),
+        p12: dir.join("cert.p12"),
+        n: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        cert_der: der,
+        dir,
+    }
+}
+
+/// The JSON of the JWT segment `i` (0 header, 1 claims).
+pub fn jwt_part(jwt: &str, i: usize) -> serde_json::Value {
+    use base64::Engine;
+    let seg = jwt.split('.').nth(i).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(seg)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// A form field of a request body.
+pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
