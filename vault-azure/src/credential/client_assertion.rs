@@ -31,7 +31,7 @@ pub(crate) async fn redeem(
         .add_extra_param("client_assertion", assertion.expose_secret().to_owned())
         .request_async(transport)
         .await
-        .map_err(|e| map_token_error(Grant::ClientCredentials, e))?;
+        .map_err(|e| map_token_error(Grant::Assertion, e))?;
     let mut set = TokenSet::from_response(&response, now)?;
     set.refresh = None;
     Ok(set)
