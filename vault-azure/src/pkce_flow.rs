@@ -10,7 +10,7 @@ use url::Url;
 use vault_core::loopback::LoopbackListener;
 use vault_core::{Error, ErrorKind, Interaction, ProviderId};
 
-use crate::id_token::{check_id_token, Expected};
+use crate::id_token::{check_id_token, fetch_jwks, verify_signature, Expected};
 use crate::oauth_context::{bad_url, OAuthContext};
 use crate::token_cache::TokenSet;
 use crate::token_error::{map_token_error, Grant};
@@ -93,6 +93,8 @@ pub(crate) async fn sign_in(
         )
         .with_provider(ProviderId::from_static(PROVIDER_ID))
     })?;
+    let jwks = fetch_jwks(ctx).await?;
+    verify_signature(id_token.0.expose_secret(), &jwks)?;
     check_id_token(
         id_token.0.expose_secret(),
         &Expected {

@@ -78,6 +78,7 @@ fn refresh_bodies(requests: &[wiremock::Request]) -> Vec<String> {
 #[tokio::test]
 async fn a_stored_session_is_resumed_rotated_refused_and_removed() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let browser = InstantApproval::new("code-1");
     Mock::given(method("POST"))
@@ -195,6 +196,7 @@ async fn a_stored_session_is_resumed_rotated_refused_and_removed() {
 #[tokio::test]
 async fn a_garbage_record_is_dropped_and_the_normal_sign_in_runs() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let store = Arc::new(MemorySessionStore::new());
     store
@@ -217,6 +219,7 @@ async fn a_garbage_record_is_dropped_and_the_normal_sign_in_runs() {
 #[tokio::test]
 async fn after_sign_out_no_fetch_signs_in_on_its_own() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let browser = InstantApproval::new("c");
     Mock::given(method("POST"))
@@ -268,6 +271,7 @@ impl Interaction for AbandonedTab {
 #[tokio::test]
 async fn a_sign_in_waiting_for_the_user_holds_no_session_lock_and_times_out() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let p = builder(&server, &clock)
         .sign_in_timeout(Duration::from_millis(1500))
@@ -303,6 +307,7 @@ async fn a_sign_in_waiting_for_the_user_holds_no_session_lock_and_times_out() {
 #[tokio::test]
 async fn device_code_text_from_the_server_is_filtered() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     Mock::given(method("POST"))
         .and(path("/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"))

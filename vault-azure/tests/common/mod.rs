@@ -189,6 +189,7 @@ impl InstantApproval {
             client_id: client_id.into(),
             body: serde_json::Value::Null,
             clock: None,
+            forged: false,
         }
     }
 }
@@ -202,9 +203,16 @@ pub struct IdTokens {
     client_id: String,
     body: serde_json::Value,
     clock: Option<Arc<dyn vault_core::Clock>>,
+    forged: bool,
 }
 
 impl IdTokens {
+    /// The same claims, under a signature the tenant's key did not make.
+    pub fn forged(mut self) -> Self {
+        self.forged = true;
+        self
+    }
+
     pub fn body(mut self, body: serde_json::Value) -> Self {
         self.body = body;
         self
@@ -217,15 +225,28 @@ impl IdTokens {
     }
 }
 
-/// An unsigned JWT with `claims`.
+/// A JWT with `claims`, signed RS256 by the test key (kid `test-key`) that
+/// [`mount_jwks`] publishes.
 pub fn jwt(claims: &serde_json::Value) -> String {
     use base64::Engine;
-    let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    format!(
-        "{}.{}.c2ln",
-        enc(br#"{"alg":"RS256","typ":"JWT"}"#),
-        enc(claims.to_string().as_bytes())
-    )
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(include_str!("../testdata/test-rsa-key.der.b64").trim())
+        .unwrap();
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    h.kid = Some("test-key".into());
+    jsonwebtoken::encode(&h, claims, &jsonwebtoken::EncodingKey::from_rsa_der(&der)).unwrap()
+}
+
+/// Publishes the test key as every tenant's JWKS (`/<tenant>/discovery/v2.0/keys`).
+pub async fn mount_jwks(server: &wiremock::MockServer) {
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path_regex(r"^/[^/]+/discovery/v2\.0/keys$"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "keys": [{"kty": "RSA", "use": "sig", "kid": "test-key", "alg": "RS256", "e": "AQAB",
+                      "n": include_str!("../testdata/test-rsa-key.n").trim()}]
+        })))
+        .mount(server)
+        .await;
 }
 
 impl wiremock::Respond for IdTokens {
@@ -237,9 +258,15 @@ impl wiremock::Respond for IdTokens {
             .map_or_else(time::OffsetDateTime::now_utc, |c| c.now());
         let exp = now.unix_timestamp() + 3600;
         let mut body = self.body.clone();
-        body["id_token"] = serde_json::Value::String(jwt(&serde_json::json!({
+        let mut token = jwt(&serde_json::json!({
             "iss": self.issuer, "aud": self.client_id, "nonce": nonce, "exp": exp, "sub": "user"
-        })));
+        }));
+        if self.forged {
+            let cut = token.rfind('.').unwrap();
+            token.truncate(cut);
+            token.push_str(".Zm9yZ2Vk");
+        }
+        body["id_token"] = serde_json::Value::String(token);
         wiremock::ResponseTemplate::new(200).set_body_json(body)
     }
 }
