@@ -13,7 +13,7 @@ use std::process::Command;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{run, texts};
+use common::{config, run, texts};
 
 fn peer_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -151,9 +151,8 @@ identifier = "{id}"
         host = peer_env("VAULT_TEST_AZURE_VAULT_HOST"),
         id = peer_env("VAULT_TEST_AZURE_SECRET_ID"),
     );
-    let path = dir.join(format!("{flow}.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
+    let _ = dir;
+    config(&format!("azure-{flow}"), &text)
 }
 
 /// `vaultctl --config FILE get db` with `env`, a private HOME and store.

@@ -476,7 +476,7 @@ impl AzureProvider {
             }
             _ => {}
         }
-        let (set, source) = self.from_chain().await?;
+        let (set, source) = self.token_from_sources().await?;
         let access = set.access.clone();
         *slot = Slot::Active(set);
         *pending = Some(self.changed(slot));
@@ -486,7 +486,7 @@ impl AzureProvider {
 
     /// A token from the credential sources; a single named source that is "not mine" says
     /// what is missing.
-    async fn from_chain(&self) -> Result<(TokenSet, &'static str), Error> {
+    async fn token_from_sources(&self) -> Result<(TokenSet, &'static str), Error> {
         let chain = self.inner.parts.chain.as_ref().ok_or_else(|| {
             Error::new(ErrorKind::InvalidConfig, "no credential source")
                 .with_provider(provider_id())
@@ -624,7 +624,7 @@ impl Provider for AzureProvider {
 
     async fn sign_in(&self, interaction: &dyn Interaction) -> Result<SessionState, Error> {
         if self.inner.parts.chain.is_some() {
-            let (set, source) = self.from_chain().await?;
+            let (set, source) = self.token_from_sources().await?;
             self.install(set, Some(source), true).await?;
         } else {
             let limit = self.inner.parts.sign_in_timeout;

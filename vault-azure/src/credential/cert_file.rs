@@ -106,8 +106,11 @@ impl CertificateKey {
     }
 }
 
-/// The `(label, der)` blocks of a PEM text.
-fn pem_blocks(text: &str) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>, String> {
+/// One PEM block: its label and its DER bytes.
+type PemBlock = (String, Zeroizing<Vec<u8>>);
+
+/// The blocks of a PEM text.
+fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, String> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN ") {
