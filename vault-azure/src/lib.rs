@@ -17,8 +17,10 @@
 //!   clouds ([`cloud`]) and the extra `vault_hosts` ([`host_policy`]); anything else is refused
 //!   when the link is validated, so a Key Vault token never reaches another host.
 //! - **Sign-in** ([`SignInFlow`]): authorization code + PKCE in the system browser with a
-//!   loopback redirect (default), device code, or client credentials (`AZURE_CLIENT_SECRET`).
-//!   Tokens stay in memory; the newest refresh token always replaces the old one.
+//!   loopback redirect, device code, and the unattended sources Azure users know from
+//!   `DefaultAzureCredential`: client secret, certificate, workload identity, managed
+//!   identity, Azure CLI, or `auto` (the first that answers). Tokens stay in memory, or in
+//!   a session store when one is given; the newest refresh token always replaces the old one.
 //! - **Key Vault REST** ([`key_vault`]): Get Secret, api-version [`API_VERSION`], the 401
 //!   challenge, errors mapped to [`vault_core::ErrorKind`]s, bounded retries ([`vault_core::retry`]).
 //!
