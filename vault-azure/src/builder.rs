@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 use vault_core::{Clock, Error, ErrorKind, ProviderId, SessionStore, SystemClock};
 
@@ -365,6 +365,13 @@ impl AzureProviderBuilder {
         };
         let managed_identity = || -> Result<ManagedIdentity, Error> {
             let endpoint = match &self.app_service {
+                Some((_, header))
+                    if reqwest::header::HeaderValue::from_str(header.expose_secret()).is_err() =>
+                {
+                    return Err(invalid(
+                        "IDENTITY_HEADER cannot be sent as an HTTP header (invalid characters)",
+                    ))
+                }
                 Some((e, header)) => Endpoint::AppService {
                     endpoint: Url::parse(e)
                         .ok()

@@ -9,9 +9,10 @@
 //!   `AZURE_POD_IDENTITY_AUTHORITY_HOST`, as in the Azure SDKs.
 //!
 //! A user-assigned identity is picked by its client id (`client_id` / `AZURE_CLIENT_ID`);
-//! without one the host's system-assigned identity answers. IMDS is first probed with a
-//! short deadline ([`PROBE_TIMEOUT`]): off Azure nothing listens at 169.254.169.254 and the
-//! source says "not mine" within a second instead of waiting for a long timeout. The answer
+//! without one the host's system-assigned identity answers. IMDS is first probed once with
+//! a short deadline ([`PROBE_TIMEOUT`]; a request without `Metadata`, which IMDS answers at
+//! once with 400): off Azure nothing listens at 169.254.169.254 and the source says "not
+//! mine" within a second instead of waiting for a long timeout. The answer
 //! carries `expires_on` (Unix seconds, a string or a number) and `expires_in`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -117,22 +118,35 @@ impl TokenSource for ManagedIdentity {
         if let Some(id) = &self.client_id {
             url.query_pairs_mut().append_pair("client_id", id);
         }
-        let probing =
-            matches!(self.endpoint, Endpoint::Imds(_)) && !self.probed.load(Ordering::SeqCst);
-        let transport = if probing {
-            ctx.transport
+        // Is IMDS there at all? A request without the `Metadata` header is answered at
+        // once (HTTP 400) by IMDS; off Azure nothing answers within the probe deadline. The
+        // token request itself then gets the normal timeout (IMDS may take seconds to mint
+        // the first token).
+        if matches!(self.endpoint, Endpoint::Imds(_)) && !self.probed.load(Ordering::SeqCst) {
+            let probe = ctx
+                .transport
                 .single_shot()
-                .with_call_timeout(self.probe_timeout)
-        } else {
-            ctx.transport.clone()
-        };
+                .with_call_timeout(self.probe_timeout);
+            match probe.send(what, || probe.client().get(url.clone())).await {
+                Ok(_) => self.probed.store(true, Ordering::SeqCst),
+                Err(e) if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::Unreachable) => {
+                    return Ok(Answer::NotMine(format!(
+                        "no managed identity endpoint answered within {} ms",
+                        self.probe_timeout.as_millis()
+                    )))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let transport = ctx.transport;
         let now = ctx.transport.clock().now();
-        let sent = transport
+        let reply = transport
             .send(what, || {
                 let req = transport.client().get(url.clone());
                 match &self.endpoint {
                     Endpoint::Imds(_) => req.header("Metadata", "true"),
                     Endpoint::AppService { header, .. } => {
+                        // Checked when the provider was built.
                         let mut v = reqwest::header::HeaderValue::from_str(header.expose_secret())
                             .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
                         v.set_sensitive(true);
@@ -140,22 +154,7 @@ impl TokenSource for ManagedIdentity {
                     }
                 }
             })
-            .await;
-        let reply = match sent {
-            Ok(r) => r,
-            Err(e)
-                if probing && matches!(e.kind(), ErrorKind::Timeout | ErrorKind::Unreachable) =>
-            {
-                return Ok(Answer::NotMine(format!(
-                    "no managed identity endpoint answered within {} ms",
-                    self.probe_timeout.as_millis()
-                )))
-            }
-            Err(e) => return Err(e),
-        };
-        if probing {
-            self.probed.store(true, Ordering::SeqCst);
-        }
+            .await?;
         match reply.status {
             StatusCode::OK => {}
             // IMDS: no identity assigned, or the user-assigned id is unknown. Docker
