@@ -102,6 +102,15 @@ async fn imds_is_asked_with_metadata_header_api_version_and_resource() {
     assert_eq!(value(&p, &server).await.unwrap(), "value-mi-system");
     assert_eq!(p.credential_source(), Some("managed_identity"));
     assert!(p.session().is_signed_in());
+    // One probe first (no Metadata header: IMDS answers it at once), then the token request.
+    let seen = server.received_requests().await.unwrap();
+    let imds: Vec<_> = seen
+        .iter()
+        .filter(|r| r.url.path() == "/metadata/identity/oauth2/token")
+        .collect();
+    assert_eq!(imds.len(), 2);
+    assert!(imds[0].headers.get("Metadata").is_none());
+    assert_eq!(imds[1].headers.get("Metadata").unwrap(), "true");
 }
 
 #[tokio::test]
