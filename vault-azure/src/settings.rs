@@ -13,6 +13,7 @@
 //!                                     # azure_cli | auto (default: see SignInFlow)
 //! timeout_seconds = 30                # optional: each HTTP call
 //! sign_in_timeout_seconds = 300       # optional: an interactive sign-in
+//! fetch_timeout_seconds = 45          # optional: a whole fetch without a person, retries included
 //! ```
 //!
 //! Credentials come from the environment only, never from the file: `AZURE_CLIENT_SECRET`,
@@ -61,6 +62,9 @@ pub struct AzureSettings {
     /// Timeout of an interactive sign-in, in seconds.
     #[serde(default)]
     pub sign_in_timeout_seconds: Option<u64>,
+    /// The longest a fetch may spend on the network (no person involved), in seconds.
+    #[serde(default)]
+    pub fetch_timeout_seconds: Option<u64>,
 }
 
 impl AzureSettings {
@@ -125,6 +129,9 @@ impl AzureSettings {
         if let Some(s) = self.sign_in_timeout_seconds {
             b = b.sign_in_timeout(Duration::from_secs(s));
         }
+        if let Some(s) = self.fetch_timeout_seconds {
+            b = b.fetch_timeout(Duration::from_secs(s));
+        }
         b
     }
 }
@@ -179,6 +186,7 @@ client_id = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 authority = "http://127.0.0.1:18090"
 vault_hosts = ["127.0.0.1:18091"]
 redirect_uri = "http://127.0.0.1:0/"
+fetch_timeout_seconds = 20
 "#,
         );
         let p = from_settings(&s, &MapEnv::new()).unwrap();
