@@ -10,6 +10,10 @@
 //   POST /<tenant>/oauth2/v2.0/devicecode                  device authorization
 //   GET  /<tenant>/discovery/v2.0/keys                     JWKS
 //   GET  /<tenant>/interaction/<uid>                       login + consent, approved at once
+//   POST /<tenant>/reg                                     dynamic client registration (RFC 7591):
+//                                                          tests register a private_key_jwt client
+//                                                          with a key they made (certificate and
+//                                                          workload identity flows); ids are GUIDs
 //   GET  http://127.0.0.1:$KV_PORT/secrets/<name>[/<version>]?api-version=…   (Bearer JWT)
 //
 // What differs from Entra, on purpose: nobody types a password (the account $OIDC_USER is
@@ -87,6 +91,10 @@ const provider = new Provider(ISSUER, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    // Open registration, for tests that bring their own key (Entra: an app registration
+    // with an uploaded certificate or a federated credential). Client ids are GUIDs, as
+    // Entra's application ids are.
+    registration: { enabled: true, idFactory: () => crypto.randomUUID() },
     deviceFlow: { enabled: true },
     resourceIndicators: {
       enabled: true,

@@ -112,6 +112,11 @@ impl Authority {
         format!("{}/{}/oauth2/v2.0/devicecode", self.base, self.tenant)
     }
 
+    /// `<authority>/<tenant>/discovery/v2.0/keys`: the tenant's signing keys (JWKS).
+    pub fn jwks_url(&self) -> String {
+        format!("{}/{}/discovery/v2.0/keys", self.base, self.tenant)
+    }
+
     /// Whether `iss` (the RFC 9207 parameter of a callback) comes from this authority's
     /// origin. Checked so that a response from another server cannot be mixed in.
     pub fn issued(&self, iss: &str) -> bool {

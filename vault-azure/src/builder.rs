@@ -1,19 +1,26 @@
 //! The typed way to build an [`AzureProvider`] in code (the config file goes through
 //! [`from_settings`](crate::from_settings), which uses this builder).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
-use vault_core::{Clock, Error, ErrorKind, ProviderId, SystemClock};
+use vault_core::{Clock, Error, ErrorKind, ProviderId, SessionStore, SystemClock};
 
 use crate::authority::{Authority, DEFAULT_AUTHORITY, DEFAULT_TENANT};
 use crate::cloud::Cloud;
+use crate::credential::azure_cli::{self, AzureCli};
+use crate::credential::certificate::Certificate;
+use crate::credential::client_secret::ClientSecret;
+use crate::credential::managed_identity::{self, Endpoint, ManagedIdentity};
+use crate::credential::workload_identity::WorkloadIdentity;
+use crate::credential::{Chain, TokenSource};
 use crate::host_policy::VaultHost;
 use crate::provider::{AzureProvider, ProviderParts};
 use crate::sign_in_flow::SignInFlow;
-use crate::transport::Transport;
+use crate::transport::{Transport, DEFAULT_BUDGET};
 use crate::PROVIDER_ID;
 use vault_core::RetryPolicy;
 
@@ -36,13 +43,23 @@ pub struct AzureProviderBuilder {
     authority: String,
     vault_hosts: Vec<String>,
     redirect_uri: String,
-    flow: SignInFlow,
+    flow: Option<SignInFlow>,
     client_secret: Option<SecretString>,
+    certificate_path: Option<PathBuf>,
+    certificate_password: Option<SecretString>,
+    federated_token_file: Option<PathBuf>,
+    imds_endpoint: Option<String>,
+    app_service: Option<(String, SecretString)>,
+    path_var: Option<String>,
+    cli_timeout: Duration,
+    probe_timeout: Duration,
     resource: Option<String>,
     timeout: Duration,
+    fetch_timeout: Duration,
     sign_in_timeout: Duration,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
+    session_store: Option<Arc<dyn SessionStore>>,
 }
 
 impl Default for AzureProviderBuilder {
@@ -53,13 +70,23 @@ impl Default for AzureProviderBuilder {
             authority: DEFAULT_AUTHORITY.into(),
             vault_hosts: Vec::new(),
             redirect_uri: DEFAULT_REDIRECT_URI.into(),
-            flow: SignInFlow::Browser,
+            flow: None,
             client_secret: None,
+            certificate_path: None,
+            certificate_password: None,
+            federated_token_file: None,
+            imds_endpoint: None,
+            app_service: None,
+            path_var: None,
+            cli_timeout: azure_cli::DEFAULT_TIMEOUT,
+            probe_timeout: managed_identity::PROBE_TIMEOUT,
             resource: None,
             timeout: Duration::from_secs(30),
+            fetch_timeout: DEFAULT_BUDGET,
             sign_in_timeout: Duration::from_secs(300),
             retry: RetryPolicy::default(),
             clock: Arc::new(SystemClock),
+            session_store: None,
         }
     }
 }
@@ -77,6 +104,9 @@ impl std::fmt::Debug for AzureProviderBuilder {
                 "client_secret",
                 &self.client_secret.as_ref().map(|_| "[redacted]"),
             )
+            .field("certificate_path", &self.certificate_path)
+            .field("federated_token_file", &self.federated_token_file)
+            .field("session_store", &self.session_store.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -92,7 +122,8 @@ impl AzureProviderBuilder {
         self
     }
 
-    /// The application (client) id of the app registration. Required.
+    /// The application (client) id of the app registration (for managed identity: the
+    /// user-assigned identity's client id).
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.client_id = Some(client_id.into());
         self
@@ -118,15 +149,77 @@ impl AzureProviderBuilder {
         self
     }
 
-    /// The sign-in flow (default: browser).
+    /// The flow (default: chosen from what is configured, see [`SignInFlow`]).
     pub fn flow(mut self, flow: SignInFlow) -> Self {
-        self.flow = flow;
+        self.flow = Some(flow);
         self
     }
 
-    /// The client secret of [`SignInFlow::ClientCredentials`].
+    /// The client secret of [`SignInFlow::ClientCredentials`] (`AZURE_CLIENT_SECRET`).
     pub fn client_secret(mut self, secret: SecretString) -> Self {
         self.client_secret = Some(secret);
+        self
+    }
+
+    /// The certificate file of [`SignInFlow::Certificate`] (`AZURE_CLIENT_CERTIFICATE_PATH`):
+    /// PEM (certificate + unencrypted RSA key) or PKCS#12.
+    pub fn client_certificate(mut self, path: impl Into<PathBuf>) -> Self {
+        self.certificate_path = Some(path.into());
+        self
+    }
+
+    /// The PKCS#12 password (`AZURE_CLIENT_CERTIFICATE_PASSWORD`).
+    pub fn client_certificate_password(mut self, password: SecretString) -> Self {
+        self.certificate_password = Some(password);
+        self
+    }
+
+    /// The federated token file of [`SignInFlow::WorkloadIdentity`]
+    /// (`AZURE_FEDERATED_TOKEN_FILE`), read again for every token request.
+    pub fn federated_token_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.federated_token_file = Some(path.into());
+        self
+    }
+
+    /// The IMDS base URL (default `http://169.254.169.254`; tests point it at a stand-in).
+    pub fn managed_identity_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.imds_endpoint = Some(url.into());
+        self
+    }
+
+    /// App Service / Functions managed identity: `IDENTITY_ENDPOINT` and `IDENTITY_HEADER`.
+    pub fn app_service_identity(
+        mut self,
+        endpoint: impl Into<String>,
+        header: SecretString,
+    ) -> Self {
+        self.app_service = Some((endpoint.into(), header));
+        self
+    }
+
+    /// The `PATH` in which `az` is looked up (default: none, so no Azure CLI; the config
+    /// file path passes the process's `PATH`).
+    pub fn cli_path(mut self, path_var: impl Into<String>) -> Self {
+        self.path_var = Some(path_var.into());
+        self
+    }
+
+    /// How long `az` may run (default 10 s).
+    pub fn cli_timeout(mut self, timeout: Duration) -> Self {
+        self.cli_timeout = timeout;
+        self
+    }
+
+    /// The deadline of the first IMDS request (default 1 s).
+    pub fn managed_identity_probe_timeout(mut self, timeout: Duration) -> Self {
+        self.probe_timeout = timeout;
+        self
+    }
+
+    /// Where the session is kept between runs: the refresh token (and the access token
+    /// until it expires) are saved after every change, resumed at start, removed on sign-out.
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.session_store = Some(store);
         self
     }
 
@@ -137,9 +230,16 @@ impl AzureProviderBuilder {
         self
     }
 
-    /// Timeout of each HTTP call (default 30 s).
+    /// Timeout of each HTTP attempt, body included (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// The longest one fetch may spend on the network when no person is involved, retries
+    /// included (default 45 s).
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
         self
     }
 
@@ -161,20 +261,49 @@ impl AzureProviderBuilder {
         self
     }
 
+    /// The flow used when none was named: see [`SignInFlow`].
+    fn chosen_flow(&self, has_client_id: bool) -> SignInFlow {
+        if let Some(f) = self.flow {
+            f
+        } else if self.client_secret.is_some() {
+            SignInFlow::ClientCredentials
+        } else if self.certificate_path.is_some() {
+            SignInFlow::Certificate
+        } else if self.federated_token_file.is_some() {
+            SignInFlow::WorkloadIdentity
+        } else if has_client_id {
+            SignInFlow::Browser
+        } else {
+            SignInFlow::Auto
+        }
+    }
+
     /// Validates everything and builds the provider. No network.
     pub fn build(self) -> Result<AzureProvider, Error> {
         let client_id = self
             .client_id
-            .filter(|c| !c.trim().is_empty())
-            .ok_or_else(|| invalid("client_id is missing: set `client_id` in [integrations.azure] or AZURE_CLIENT_ID (the application id of a public client app registration)"))?;
-        let client_id = client_id.trim().to_owned();
-        if client_id.len() > 128
-            || !client_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-        {
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned);
+        if let Some(c) = &client_id {
+            if c.len() > 128
+                || !c
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            {
+                return Err(invalid(format!("client_id `{c}` is not an application id")));
+            }
+        }
+        let flow = self.chosen_flow(client_id.is_some());
+        let needs_client_id = !matches!(
+            flow,
+            SignInFlow::ManagedIdentity | SignInFlow::AzureCli | SignInFlow::Auto
+        );
+        if needs_client_id && client_id.is_none() {
             return Err(invalid(format!(
-                "client_id `{client_id}` is not an application id"
+                "client_id is missing: set `client_id` in [integrations.azure] or AZURE_CLIENT_ID (the application id of the app registration; flow = \"{}\")",
+                flow.as_str()
             )));
         }
         let authority = Authority::new(&self.authority, &self.tenant).map_err(invalid)?;
@@ -194,10 +323,10 @@ impl AzureProviderBuilder {
         // redirect URI is a config error at build time, not at the first sign-in.
         vault_core::loopback::check_redirect_uri(&redirect_uri)
             .map_err(|e| invalid(e.message()))?;
-        let resource = match self.resource {
+        let resource = match &self.resource {
             Some(r) => {
                 let u =
-                    Url::parse(&r).map_err(|_| invalid(format!("resource `{r}` is not a URL")))?;
+                    Url::parse(r).map_err(|_| invalid(format!("resource `{r}` is not a URL")))?;
                 if u.scheme() != "https" {
                     return Err(invalid(format!("resource `{r}` must be https")));
                 }
@@ -209,35 +338,137 @@ impl AzureProviderBuilder {
                 .resource()
                 .to_owned(),
         };
-        let client_secret = match self.flow {
-            SignInFlow::ClientCredentials => {
-                if authority.is_multi_tenant() {
-                    return Err(invalid(format!(
-                        "client credentials need a concrete tenant, not `{}`: set `tenant` or AZURE_TENANT_ID",
-                        authority.tenant()
-                    )));
-                }
-                Some(self.client_secret.ok_or_else(|| {
-                    invalid("flow = \"client_credentials\" needs a client secret: set AZURE_CLIENT_SECRET")
-                })?)
-            }
-            _ => None,
-        };
-        if self.timeout.is_zero() || self.sign_in_timeout.is_zero() {
+        if [
+            self.timeout,
+            self.sign_in_timeout,
+            self.fetch_timeout,
+            self.cli_timeout,
+            self.probe_timeout,
+        ]
+        .iter()
+        .any(Duration::is_zero)
+        {
             return Err(invalid("timeouts must be more than zero"));
         }
-        let transport = Transport::new(self.timeout, self.retry, self.clock.clone())?;
+        let concrete_tenant = |what: &str| {
+            if authority.is_multi_tenant() {
+                Err(invalid(format!(
+                    "{what} needs a concrete tenant, not `{}`: set `tenant` or AZURE_TENANT_ID",
+                    authority.tenant()
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        let certificate = |path: &PathBuf| {
+            Certificate::load(path.clone(), self.certificate_password.as_ref()).map_err(invalid)
+        };
+        let managed_identity = || -> Result<ManagedIdentity, Error> {
+            let endpoint = match &self.app_service {
+                Some((_, header))
+                    if reqwest::header::HeaderValue::from_str(header.expose_secret()).is_err() =>
+                {
+                    return Err(invalid(
+                        "IDENTITY_HEADER cannot be sent as an HTTP header (invalid characters)",
+                    ))
+                }
+                Some((e, header)) => Endpoint::AppService {
+                    endpoint: Url::parse(e)
+                        .ok()
+                        .filter(|u| matches!(u.scheme(), "http" | "https"))
+                        .ok_or_else(|| {
+                            invalid(format!("IDENTITY_ENDPOINT `{e}` is not an http(s) URL"))
+                        })?,
+                    header: header.clone(),
+                },
+                None => {
+                    let base = self
+                        .imds_endpoint
+                        .as_deref()
+                        .unwrap_or(managed_identity::DEFAULT_IMDS);
+                    Endpoint::Imds(
+                        Url::parse(base)
+                            .ok()
+                            .filter(|u| {
+                                matches!(u.scheme(), "http" | "https") && u.host().is_some()
+                            })
+                            .ok_or_else(|| {
+                                invalid(format!(
+                                    "the managed identity endpoint `{base}` is not an http(s) URL"
+                                ))
+                            })?,
+                    )
+                }
+            };
+            let mut mi = ManagedIdentity::new(endpoint, client_id.clone());
+            mi.probe_timeout = self.probe_timeout;
+            Ok(mi)
+        };
+        let cli = || AzureCli {
+            path_var: self.path_var.clone(),
+            timeout: self.cli_timeout,
+        };
+        let mut sources: Vec<Box<dyn TokenSource>> = Vec::new();
+        match flow {
+            SignInFlow::Browser | SignInFlow::DeviceCode => {}
+            SignInFlow::ClientCredentials => {
+                concrete_tenant("flow = \"client_credentials\"")?;
+                let secret = self.client_secret.clone().ok_or_else(|| {
+                    invalid("flow = \"client_credentials\" needs a client secret: set AZURE_CLIENT_SECRET")
+                })?;
+                sources.push(Box::new(ClientSecret { secret }));
+            }
+            SignInFlow::Certificate => {
+                concrete_tenant("flow = \"certificate\"")?;
+                let path = self.certificate_path.as_ref().ok_or_else(|| {
+                    invalid("flow = \"certificate\" needs AZURE_CLIENT_CERTIFICATE_PATH (a PEM or PKCS#12 file)")
+                })?;
+                sources.push(Box::new(certificate(path)?));
+            }
+            SignInFlow::WorkloadIdentity => {
+                concrete_tenant("flow = \"workload_identity\"")?;
+                let token_file = self.federated_token_file.clone().ok_or_else(|| {
+                    invalid("flow = \"workload_identity\" needs AZURE_FEDERATED_TOKEN_FILE")
+                })?;
+                sources.push(Box::new(WorkloadIdentity { token_file }));
+            }
+            SignInFlow::ManagedIdentity => sources.push(Box::new(managed_identity()?)),
+            SignInFlow::AzureCli => sources.push(Box::new(cli())),
+            SignInFlow::Auto => {
+                // DefaultAzureCredential's order: environment (secret, then certificate),
+                // workload identity, managed identity, Azure CLI.
+                if let Some(secret) = self.client_secret.clone() {
+                    sources.push(Box::new(ClientSecret { secret }));
+                }
+                if let Some(path) = &self.certificate_path {
+                    sources.push(Box::new(certificate(path)?));
+                }
+                if let Some(token_file) = self.federated_token_file.clone() {
+                    sources.push(Box::new(WorkloadIdentity { token_file }));
+                }
+                sources.push(Box::new(managed_identity()?));
+                sources.push(Box::new(cli()));
+            }
+        }
+        let transport = Transport::new(
+            self.timeout,
+            self.fetch_timeout,
+            self.retry,
+            self.clock.clone(),
+        )?;
         Ok(AzureProvider::from_parts(ProviderParts {
             authority,
-            client_id,
+            client_id: client_id.unwrap_or_default(),
             resource,
             vault_hosts,
             redirect_uri,
-            flow: self.flow,
-            client_secret,
+            flow,
+            chain: (!sources.is_empty()).then(|| Chain::new(sources)),
             sign_in_timeout: self.sign_in_timeout,
+            fetch_timeout: self.fetch_timeout,
             transport,
             clock: self.clock,
+            session_store: self.session_store,
         }))
     }
 }
@@ -247,10 +478,68 @@ mod tests {
     use super::*;
 
     #[test]
-    fn needs_a_client_id() {
-        let e = AzureProviderBuilder::default().build().unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
-        assert!(e.message().contains("AZURE_CLIENT_ID"));
+    fn needs_a_client_id_for_app_flows_only() {
+        for flow in [
+            SignInFlow::Browser,
+            SignInFlow::DeviceCode,
+            SignInFlow::Certificate,
+        ] {
+            let e = AzureProviderBuilder::default()
+                .flow(flow)
+                .build()
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+            assert!(e.message().contains("AZURE_CLIENT_ID"), "{e}");
+        }
+        // Nothing configured: the chain of DefaultAzureCredential.
+        let p = AzureProviderBuilder::default().build().unwrap();
+        assert_eq!(p.flow(), SignInFlow::Auto);
+        for flow in [SignInFlow::ManagedIdentity, SignInFlow::AzureCli] {
+            assert_eq!(
+                AzureProviderBuilder::default()
+                    .flow(flow)
+                    .build()
+                    .unwrap()
+                    .flow(),
+                flow
+            );
+        }
+    }
+
+    #[test]
+    fn the_environment_picks_the_flow_when_none_is_named() {
+        let b = || {
+            AzureProviderBuilder::default()
+                .client_id("abc")
+                .tenant("t1")
+        };
+        assert_eq!(b().build().unwrap().flow(), SignInFlow::Browser);
+        assert_eq!(
+            b().client_secret("s".into()).build().unwrap().flow(),
+            SignInFlow::ClientCredentials
+        );
+        assert_eq!(
+            b().federated_token_file("/nonexistent/token")
+                .build()
+                .unwrap()
+                .flow(),
+            SignInFlow::WorkloadIdentity
+        );
+        let e = b()
+            .client_certificate("/nonexistent/cert.pem")
+            .build()
+            .unwrap_err();
+        assert!(e.message().contains("/nonexistent/cert.pem"), "{e}");
+        let e = b().flow(SignInFlow::WorkloadIdentity).build().unwrap_err();
+        assert!(e.message().contains("AZURE_FEDERATED_TOKEN_FILE"), "{e}");
+        let e = b().flow(SignInFlow::Certificate).build().unwrap_err();
+        assert!(e.message().contains("AZURE_CLIENT_CERTIFICATE_PATH"), "{e}");
+        let e = AzureProviderBuilder::default()
+            .flow(SignInFlow::ManagedIdentity)
+            .managed_identity_endpoint("ftp://x")
+            .build()
+            .unwrap_err();
+        assert!(e.message().contains("ftp://x"), "{e}");
     }
 
     #[test]

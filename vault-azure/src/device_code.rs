@@ -26,6 +26,15 @@ struct EntraDeviceFields {
 
 impl ExtraDeviceAuthorizationFields for EntraDeviceFields {}
 
+/// `text` without control characters (terminal escapes, carriage returns, newlines) and
+/// bidirectional overrides, at most `max` characters: what a server may show on a terminal.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() && !matches!(*c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}'))
+        .take(max)
+        .collect()
+}
+
 /// Runs the whole device code sign-in; gives up after `timeout` or when the code expires.
 pub(crate) async fn sign_in(
     ctx: &OAuthContext<'_>,
@@ -61,11 +70,17 @@ pub(crate) async fn sign_in(
         )
         .with_provider(ProviderId::from_static(PROVIDER_ID))
     })?;
+    // Server text reaches a terminal: only printable characters, bounded.
     interaction
         .show_device_code(&DeviceCode {
             verification_uri,
-            user_code: details.user_code().secret().clone(),
-            message: details.extra_fields().message.clone(),
+            user_code: printable(details.user_code().secret(), 64),
+            message: details
+                .extra_fields()
+                .message
+                .as_deref()
+                .map(|m| printable(m, 500))
+                .filter(|m| !m.is_empty()),
         })
         .await?;
     let response = client
@@ -75,4 +90,19 @@ pub(crate) async fn sign_in(
         .await
         .map_err(|e| map_token_error(Grant::Device, e))?;
     TokenSet::from_response(&response, ctx.transport.clock().now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    #[test]
+    fn server_text_loses_control_characters() {
+        let hostile = "To sign in, use a browser\x1b]0;pwned\x07\r\nFAKE PROMPT\u{202e}txt.exe";
+        let shown = printable(hostile, 500);
+        assert!(!shown.chars().any(|c| c.is_control()), "{shown:?}");
+        assert!(!shown.contains('\u{202e}'));
+        assert!(shown.starts_with("To sign in, use a browser"));
+        assert_eq!(printable(&"x".repeat(1000), 500).len(), 500);
+    }
 }

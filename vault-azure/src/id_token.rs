@@ -1,13 +1,17 @@
-//! The ID token's `nonce`, `aud`, `exp` and `iss`, checked after the browser sign-in.
+//! The ID token of the browser sign-in: its signature against the tenant's keys, then its
+//! `nonce`, `aud`, `exp` and `iss`.
 //!
 //! The authorization request carries a random nonce; the ID token issued for that request
 //! must repeat it, which binds the tokens to this sign-in (a code injected from another
-//! session brings another nonce). The ID token comes straight from the token endpoint, so
-//! its signature is not checked here (OpenID Connect Core §3.1.3.7: TLS server validation
-//! may stand in for it); Key Vault checks the access token's signature itself.
+//! session brings another nonce). The signature is verified with the tenant's published
+//! keys (`<authority>/<tenant>/discovery/v2.0/keys`, fetched for each sign-in; the key is
+//! picked by the header's `kid`; symmetric algorithms are refused), so a token endpoint
+//! impostor that got past TLS (or a misconfigured authority) cannot hand over claims of its
+//! own making.
 //!
-//! What is checked (OpenID Connect Core §3.1.3.7, as far as it applies without keys):
+//! What is checked (OpenID Connect Core §3.1.3.7):
 //!
+//! - the signature, with a key of the tenant's JWKS;
 //! - `nonce` equals the one sent;
 //! - `aud` is (or contains) the client id;
 //! - `exp` is present and not past, with [`EXP_LEEWAY`] for clock differences;
@@ -25,6 +29,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use vault_core::{Error, ErrorKind, ProviderId};
@@ -119,6 +125,56 @@ fn issuer_ok(iss: &str, tid: Option<&str>, authority: &Authority) -> bool {
     } else {
         tenant.eq_ignore_ascii_case(configured)
     }
+}
+
+/// `GET` the tenant's JWKS.
+pub(crate) async fn fetch_jwks(
+    ctx: &crate::oauth_context::OAuthContext<'_>,
+) -> Result<JwkSet, Error> {
+    let url = ctx.authority.jwks_url();
+    let what = "the tenant's signing keys";
+    let reply = ctx
+        .transport
+        .send(what, || ctx.transport.client().get(&url))
+        .await?;
+    if !reply.status.is_success() {
+        return Err(Error::new(
+            ErrorKind::Unreachable,
+            format!("{what}: HTTP {}", reply.status.as_u16()),
+        )
+        .with_provider(ProviderId::from_static(PROVIDER_ID)));
+    }
+    serde_json::from_slice(&reply.body).map_err(|_| {
+        Error::new(ErrorKind::InvalidResponse, format!("{what}: not a JWK set"))
+            .with_provider(ProviderId::from_static(PROVIDER_ID))
+    })
+}
+
+/// Verifies the signature of `id_token` with the key of `jwks` its header names.
+pub(crate) fn verify_signature(id_token: &str, jwks: &JwkSet) -> Result<(), Error> {
+    let header = decode_header(id_token).map_err(|_| refused("is not a signed JWT"))?;
+    if matches!(
+        header.alg,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    ) {
+        return Err(refused("uses a symmetric algorithm"));
+    }
+    let jwk = match &header.kid {
+        Some(kid) => jwks.find(kid),
+        None if jwks.keys.len() == 1 => jwks.keys.first(),
+        None => None,
+    }
+    .ok_or_else(|| refused("is signed with a key the tenant does not publish"))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| refused("names a key that cannot verify"))?;
+    let mut v = Validation::new(header.alg);
+    // The claims are checked by `check_id_token`, against the injected clock.
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    decode::<serde_json::Value>(id_token, &key, &v)
+        .map(|_| ())
+        .map_err(|_| refused("has a signature that does not verify with the tenant's keys"))
 }
 
 /// Checks the claims of `id_token` against `expected`: nonce, audience, expiry, issuer.
@@ -216,6 +272,41 @@ mod tests {
             }
         }
         c
+    }
+
+    #[test]
+    fn the_signature_must_verify_with_a_published_key() {
+        use jsonwebtoken::{encode, EncodingKey, Header};
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(include_str!("../tests/testdata/test-rsa-key.der.b64").trim())
+            .unwrap();
+        let n = include_str!("../tests/testdata/test-rsa-key.n").trim();
+        let jwks: JwkSet = serde_json::from_value(json!({"keys": [{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig", "n": n, "e": "AQAB"}]})).unwrap();
+        let sign = |kid: &str, claims: serde_json::Value| {
+            let mut h = Header::new(Algorithm::RS256);
+            h.kid = Some(kid.into());
+            encode(&h, &claims, &EncodingKey::from_rsa_der(&der)).unwrap()
+        };
+        let good = sign("k1", claims(json!({})));
+        assert!(verify_signature(&good, &jwks).is_ok());
+        // Another kid, a changed payload, an unsigned token, a symmetric one: refused.
+        let e = verify_signature(&sign("k2", claims(json!({}))), &jwks).unwrap_err();
+        assert!(e.message().contains("does not publish"), "{e}");
+        let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+        parts[1] = URL_SAFE_NO_PAD.encode(claims(json!({"aud": "evil"})).to_string());
+        let e = verify_signature(&parts.join("."), &jwks).unwrap_err();
+        assert!(e.message().contains("does not verify"), "{e}");
+        assert!(verify_signature(&jwt(claims(json!({}))), &jwks).is_err());
+        let hs = encode(
+            &Header::new(Algorithm::HS256),
+            &claims(json!({})),
+            &EncodingKey::from_secret(b"k"),
+        )
+        .unwrap();
+        assert!(verify_signature(&hs, &jwks)
+            .unwrap_err()
+            .message()
+            .contains("symmetric"));
     }
 
     #[test]

@@ -17,8 +17,10 @@
 //!   clouds ([`cloud`]) and the extra `vault_hosts` ([`host_policy`]); anything else is refused
 //!   when the link is validated, so a Key Vault token never reaches another host.
 //! - **Sign-in** ([`SignInFlow`]): authorization code + PKCE in the system browser with a
-//!   loopback redirect (default), device code, or client credentials (`AZURE_CLIENT_SECRET`).
-//!   Tokens stay in memory; the newest refresh token always replaces the old one.
+//!   loopback redirect, device code, and the unattended sources Azure users know from
+//!   `DefaultAzureCredential`: client secret, certificate, workload identity, managed
+//!   identity, Azure CLI, or `auto` (the first that answers). Tokens stay in memory, or in
+//!   a session store when one is given; the newest refresh token always replaces the old one.
 //! - **Key Vault REST** ([`key_vault`]): Get Secret, api-version [`API_VERSION`], the 401
 //!   challenge, errors mapped to [`vault_core::ErrorKind`]s, bounded retries ([`vault_core::retry`]).
 //!
@@ -29,8 +31,8 @@
 pub mod authority;
 mod builder;
 pub mod challenge;
-mod client_credentials;
 pub mod cloud;
+mod credential;
 mod device_code;
 pub mod error_body;
 mod factory;
@@ -42,6 +44,7 @@ mod oauth_context;
 mod pkce_flow;
 mod provider;
 mod refresh;
+mod session_record;
 mod settings;
 mod sign_in_flow;
 mod token_cache;
@@ -56,7 +59,7 @@ pub use host_policy::VaultHost;
 pub use identifier::{IdentifierError, SecretIdentifier};
 pub use key_vault::{SecretBundle, API_VERSION};
 pub use provider::{AzureProvider, LINK_KEYS};
-pub use settings::{from_settings, AzureSettings};
+pub use settings::{from_settings, from_settings_with_store, AzureSettings};
 pub use sign_in_flow::SignInFlow;
 pub use token_cache::TokenSet;
 pub use vault_core::RetryPolicy;

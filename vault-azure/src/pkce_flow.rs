@@ -10,7 +10,7 @@ use url::Url;
 use vault_core::loopback::LoopbackListener;
 use vault_core::{Error, ErrorKind, Interaction, ProviderId};
 
-use crate::id_token::{check_id_token, Expected};
+use crate::id_token::{check_id_token, fetch_jwks, verify_signature, Expected};
 use crate::oauth_context::{bad_url, OAuthContext};
 use crate::token_cache::TokenSet;
 use crate::token_error::{map_token_error, Grant};
@@ -65,14 +65,26 @@ pub(crate) async fn sign_in(
         }
     }
     let now = ctx.transport.clock().now();
+    // The code is single-use: sent once, never again after an ambiguous failure (the
+    // server may have redeemed it; a replay makes it revoke what it issued).
     let response = client
         .exchange_code(AuthorizationCode::new(
             callback.code.expose_secret().to_owned(),
         ))
         .set_pkce_verifier(verifier)
-        .request_async(ctx.transport)
+        .request_async(&ctx.transport.single_shot())
         .await
-        .map_err(|e| map_token_error(Grant::Code, e))?;
+        .map_err(|e| match e {
+            oauth2::RequestTokenError::Request(e) => Error::new(
+                ErrorKind::AuthFailed,
+                format!(
+                    "{}; the sign-in code is single-use and was not sent again: sign in again",
+                    e.message()
+                ),
+            )
+            .with_provider(ProviderId::from_static(PROVIDER_ID)),
+            e => map_token_error(Grant::Code, e),
+        })?;
     // `openid` was asked for: the ID token must come, or the nonce binds nothing.
     let id_token = response.extra_fields().id_token.as_ref().ok_or_else(|| {
         Error::new(
@@ -81,6 +93,8 @@ pub(crate) async fn sign_in(
         )
         .with_provider(ProviderId::from_static(PROVIDER_ID))
     })?;
+    let jwks = fetch_jwks(ctx).await?;
+    verify_signature(id_token.0.expose_secret(), &jwks)?;
     check_id_token(
         id_token.0.expose_secret(),
         &Expected {

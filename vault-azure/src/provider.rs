@@ -1,11 +1,22 @@
 //! [`AzureProvider`]: the [`Provider`] for Azure Key Vault.
 //!
-//! One session per provider: the newest tokens in memory behind an async mutex. A fetch that
-//! needs a sign-in holds that mutex while signing in, so concurrent fetches wait for the same
-//! sign-in instead of opening one browser tab each. The access token is renewed silently five
-//! minutes before it expires; when renewal is refused the session becomes `Expired` and every
-//! fetch says "sign in again" until [`Provider::sign_in`] runs.
+//! One session per provider: the newest tokens in memory behind an async mutex that is only
+//! held for bookkeeping and silent renewals, never while a person is being waited for.
+//!
+//! - **Silent** tokens: the held access token, a renewal with the refresh token, or (for the
+//!   unattended flows) a new token from the credential source ([`crate::credential`]).
+//! - **Interactive** sign-ins (browser, device code) run one at a time behind their own
+//!   gate, with the sign-in timeout, without the session lock: `status`, `sign_out` and
+//!   other fetches are not held up by a browser tab nobody finishes.
+//! - After [`Provider::sign_out`] no fetch signs in on its own, not even in the background:
+//!   only [`Provider::sign_in`] does.
+//! - A fetch that needs no person ends within the fetch timeout (default 45 s), however
+//!   slowly the servers answer.
+//! - With a session store, the session is resumed at start, saved after every change
+//!   (a rotated refresh token included) and removed on sign-out; a saved session the server
+//!   refuses is removed and the normal sign-in runs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,20 +25,21 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 use vault_core::{
     Clock, Error, ErrorKind, Interaction, Link, Locator, Provider, ProviderId, SecretDetails,
-    SessionState,
+    SessionState, SessionStore, StoreKey,
 };
 
 use crate::authority::Authority;
 use crate::builder::AzureProviderBuilder;
 use crate::challenge::Challenge;
-use crate::client_credentials;
+use crate::credential::{unavailable, Chain};
 use crate::device_code;
 use crate::host_policy::VaultHost;
 use crate::identifier::SecretIdentifier;
 use crate::key_vault::{self, Outcome, SecretBundle};
 use crate::oauth_context::OAuthContext;
 use crate::pkce_flow;
-use crate::refresh;
+use crate::refresh::{self, RefreshFailure};
+use crate::session_record;
 use crate::sign_in_flow::SignInFlow;
 use crate::token_cache::{Slot, TokenSet};
 use crate::transport::Transport;
@@ -39,15 +51,19 @@ pub const LINK_KEYS: &[&str] = &["identifier"];
 /// Everything the builder validated.
 pub(crate) struct ProviderParts {
     pub authority: Authority,
+    /// Empty when the flow needs none (managed identity, Azure CLI, auto).
     pub client_id: String,
     pub resource: String,
     pub vault_hosts: Vec<VaultHost>,
     pub redirect_uri: Url,
     pub flow: SignInFlow,
-    pub client_secret: Option<SecretString>,
+    /// The unattended credential sources; `None` for the interactive flows.
+    pub chain: Option<Chain>,
     pub sign_in_timeout: Duration,
+    pub fetch_timeout: Duration,
     pub transport: Transport,
     pub clock: Arc<dyn Clock>,
+    pub session_store: Option<Arc<dyn SessionStore>>,
 }
 
 struct Inner {
@@ -55,7 +71,19 @@ struct Inner {
     session: tokio::sync::Mutex<Slot>,
     /// What [`Provider::session`] reports, updated with every change of `session`.
     state: Mutex<SessionState>,
+    /// Interactive sign-ins, one at a time. Never taken while `session` is held.
+    sign_in_gate: tokio::sync::Mutex<()>,
+    /// Which source gave the current token.
+    source: Mutex<Option<&'static str>>,
+    /// Bumped with every change worth saving (under `session`).
+    generation: AtomicU64,
+    /// The newest generation written to the store; serializes the writes.
+    saved: Mutex<u64>,
+    store_key: StoreKey,
 }
+
+/// A change of the session to write to the store once `session` is unlocked.
+struct Pending(u64, Option<SecretString>);
 
 /// Azure Key Vault with Microsoft identity platform sign-in. Cheap to clone (shared state).
 #[derive(Clone)]
@@ -73,6 +101,7 @@ impl std::fmt::Debug for AzureProvider {
             .field("flow", &p.flow)
             .field("vault_hosts", &p.vault_hosts)
             .field("session", &self.session())
+            .field("source", &self.credential_source())
             .finish_non_exhaustive()
     }
 }
@@ -86,6 +115,25 @@ fn sign_in_again(msg: &str) -> Error {
         .with_provider(provider_id())
 }
 
+fn signed_out() -> Error {
+    Error::new(
+        ErrorKind::SignedOut,
+        "signed out of Azure: sign in again (vaultctl login azure) to fetch secrets",
+    )
+    .with_provider(provider_id())
+}
+
+fn fetch_timed_out(after: Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "the fetch took longer than {} s and was stopped",
+            after.as_secs()
+        ),
+    )
+    .with_provider(provider_id())
+}
+
 impl AzureProvider {
     /// A builder.
     pub fn builder() -> AzureProviderBuilder {
@@ -93,11 +141,40 @@ impl AzureProvider {
     }
 
     pub(crate) fn from_parts(parts: ProviderParts) -> Self {
+        let key = if parts.flow.is_interactive() {
+            session_record::key(&parts.authority, &parts.client_id)
+        } else {
+            session_record::key(
+                &parts.authority,
+                &format!("{}|{}", parts.client_id, parts.flow.as_str()),
+            )
+        };
+        // Resume a saved session (a short, synchronous store read, before any lock exists).
+        let now = parts.clock.now();
+        let mut slot = Slot::SignedOut;
+        if let Some(store) = &parts.session_store {
+            if let Ok(Some(record)) = store.load(&key) {
+                match session_record::decode(&record, now) {
+                    Some(set) => slot = Slot::Active(set),
+                    None => {
+                        let _ = store.remove(&key);
+                    }
+                }
+            }
+        }
+        let renewable = parts.chain.is_some();
+        let state = slot.state(renewable);
+        let source = matches!(slot, Slot::Active(_)).then_some("session store");
         AzureProvider {
             inner: Arc::new(Inner {
                 parts,
-                session: tokio::sync::Mutex::new(Slot::SignedOut),
-                state: Mutex::new(SessionState::SignedOut),
+                session: tokio::sync::Mutex::new(slot),
+                state: Mutex::new(state),
+                sign_in_gate: tokio::sync::Mutex::new(()),
+                source: Mutex::new(source),
+                generation: AtomicU64::new(0),
+                saved: Mutex::new(0),
+                store_key: key,
             }),
         }
     }
@@ -107,7 +184,7 @@ impl AzureProvider {
         &self.inner.parts.resource
     }
 
-    /// The application id.
+    /// The application id (empty when the flow needs none).
     pub fn client_id(&self) -> &str {
         &self.inner.parts.client_id
     }
@@ -117,9 +194,27 @@ impl AzureProvider {
         &self.inner.parts.authority
     }
 
-    /// The sign-in flow.
+    /// The flow.
     pub fn flow(&self) -> SignInFlow {
         self.inner.parts.flow
+    }
+
+    /// Which source gave the current token: `browser`, `device_code`, a credential source's
+    /// name (`client_secret`, `certificate`, `workload_identity`, `managed_identity`,
+    /// `azure_cli`: with `flow = "auto"`, the one that won), or `session store` for a
+    /// session resumed from the store. `None` while signed out.
+    pub fn credential_source(&self) -> Option<&'static str> {
+        *self.inner.source.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The credential sources `flow = "auto"` tries, in order.
+    pub fn credential_chain(&self) -> Vec<&'static str> {
+        self.inner
+            .parts
+            .chain
+            .as_ref()
+            .map(Chain::names)
+            .unwrap_or_default()
     }
 
     /// Parses a link's identifier under this provider's host rules, without network.
@@ -154,16 +249,41 @@ impl AzureProvider {
         interaction: &dyn Interaction,
     ) -> Result<SecretBundle, Error> {
         let id = self.identifier(link)?;
+        let budget = self.inner.parts.fetch_timeout;
+        let started = tokio::time::Instant::now();
+        let silent = tokio::time::timeout(budget, self.silent_token(None))
+            .await
+            .map_err(|_| fetch_timed_out(budget))??;
+        // A person's sign-in is not counted against the fetch's network budget.
+        let (token, deadline) = match silent {
+            Some(t) => (t, started + budget),
+            None => {
+                let t = self.interactive_token(interaction).await?;
+                (t, tokio::time::Instant::now() + budget)
+            }
+        };
+        tokio::time::timeout_at(deadline, self.read_secret(&id, token))
+            .await
+            .map_err(|_| fetch_timed_out(budget))?
+    }
+
+    /// Get Secret with `token`; on a 401, once more with a renewed token.
+    async fn read_secret(
+        &self,
+        id: &SecretIdentifier,
+        token: SecretString,
+    ) -> Result<SecretBundle, Error> {
         let transport = &self.inner.parts.transport;
-        let token = self.access_token(interaction, None).await?;
-        let challenge = match key_vault::get_secret(transport, &id, &token).await? {
+        let challenge = match key_vault::get_secret(transport, id, &token).await? {
             Outcome::Found(b) => return Ok(b),
             Outcome::Unauthorized(c) => c,
         };
         self.explain_challenge(challenge.as_ref())?;
         // The token may have been revoked or be older than the vault thinks: renew once.
-        let token = self.access_token(interaction, Some(&token)).await?;
-        match key_vault::get_secret(transport, &id, &token).await? {
+        let Some(token) = self.silent_token(Some(&token)).await? else {
+            return Err(sign_in_again("Key Vault refused the access token"));
+        };
+        match key_vault::get_secret(transport, id, &token).await? {
             Outcome::Found(b) => Ok(b),
             Outcome::Unauthorized(_) => Err(Error::new(
                 ErrorKind::AuthFailed,
@@ -232,92 +352,235 @@ impl AzureProvider {
         }
     }
 
-    fn publish(&self, slot: &Slot) {
-        let renewable = self.inner.parts.flow == SignInFlow::ClientCredentials;
+    /// Publishes `slot` and returns what to save of it.
+    fn changed(&self, slot: &Slot) -> Pending {
+        let renewable = self.inner.parts.chain.is_some();
         *self.inner.state.lock().unwrap_or_else(|e| e.into_inner()) = slot.state(renewable);
+        let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let record = match slot {
+            Slot::Active(t) => session_record::encode(t, self.inner.parts.clock.now()),
+            _ => None,
+        };
+        Pending(generation, record)
     }
 
-    /// Gets tokens the configured way (browser, device code, client credentials).
-    async fn acquire(&self, interaction: &dyn Interaction) -> Result<TokenSet, Error> {
-        let p = &self.inner.parts;
-        let ctx = self.context();
-        match p.flow {
-            SignInFlow::Browser => {
-                pkce_flow::sign_in(&ctx, &p.redirect_uri, interaction, p.sign_in_timeout).await
-            }
-            SignInFlow::DeviceCode => {
-                device_code::sign_in(&ctx, interaction, p.sign_in_timeout).await
-            }
-            SignInFlow::ClientCredentials => match &p.client_secret {
-                Some(s) => client_credentials::acquire(&ctx, s).await,
-                None => Err(Error::new(ErrorKind::InvalidConfig, "no client secret")
-                    .with_provider(provider_id())),
-            },
+    fn set_source(&self, source: Option<&'static str>) {
+        *self.inner.source.lock().unwrap_or_else(|e| e.into_inner()) = source;
+    }
+
+    /// Writes a change to the store, outside the session lock, newest generation last.
+    /// Failing to save is not an error: the session just does not outlast the process.
+    fn save(&self, pending: Option<Pending>) {
+        let (Some(Pending(generation, record)), Some(store)) =
+            (pending, &self.inner.parts.session_store)
+        else {
+            return;
+        };
+        let mut saved = self.inner.saved.lock().unwrap_or_else(|e| e.into_inner());
+        if generation <= *saved {
+            return;
         }
+        *saved = generation;
+        let key = &self.inner.store_key;
+        let _ = match record {
+            Some(r) => store.save(key, &r),
+            None => store.remove(key),
+        };
     }
 
-    /// A usable access token: the held one, a renewed one, or one from a new sign-in.
-    /// `stale` is a token Key Vault just refused: it is renewed unless another task did so.
-    async fn access_token(
+    /// A token without a person: the held one, a renewed one, or one from the credential
+    /// source. `Ok(None)`: an interactive sign-in is needed. `stale` is a token Key Vault
+    /// just refused: it is renewed unless another task did so.
+    async fn silent_token(
         &self,
-        interaction: &dyn Interaction,
         stale: Option<&SecretString>,
-    ) -> Result<SecretString, Error> {
+    ) -> Result<Option<SecretString>, Error> {
+        let mut pending = None;
         let mut slot = self.inner.session.lock().await;
+        let result = self.silent_locked(&mut slot, stale, &mut pending).await;
+        drop(slot);
+        self.save(pending);
+        result
+    }
+
+    async fn silent_locked(
+        &self,
+        slot: &mut Slot,
+        stale: Option<&SecretString>,
+        pending: &mut Option<Pending>,
+    ) -> Result<Option<SecretString>, Error> {
         let now = self.inner.parts.clock.now();
-        let unattended = self.inner.parts.flow == SignInFlow::ClientCredentials;
-        if let Slot::Active(t) = &*slot {
-            let refused = stale.is_some_and(|s| s.expose_secret() == t.access.expose_secret());
-            if t.fresh_at(now) && !refused {
-                return Ok(t.access.clone());
-            }
-            if let Some(rt) = t.refresh.clone() {
-                match refresh::refresh(&self.context(), &rt).await {
-                    Ok(next) => {
-                        let Slot::Active(old) = std::mem::take(&mut *slot) else {
-                            unreachable!("slot checked above")
-                        };
-                        let set = old.rotated(next);
-                        let access = set.access.clone();
-                        *slot = Slot::Active(set);
-                        self.publish(&slot);
-                        return Ok(access);
-                    }
-                    Err(e) if e.kind() == ErrorKind::SessionExpired => {
-                        *slot = Slot::Expired;
-                        self.publish(&slot);
-                        return Err(e);
-                    }
-                    // Transient trouble at the token endpoint: keep the session; a token
-                    // that has not quite expired still serves.
-                    Err(e) => {
-                        return if t.expires_at > now && !refused {
-                            Ok(t.access.clone())
-                        } else {
-                            Err(e)
+        let unattended = self.inner.parts.chain.is_some();
+        match &mut *slot {
+            Slot::SignedOutByUser => return Err(signed_out()),
+            Slot::Expired if !unattended => return Err(sign_in_again("the Azure session expired")),
+            Slot::SignedOut if !unattended => return Ok(None),
+            Slot::Active(t) => {
+                let refused = stale.is_some_and(|s| s.expose_secret() == t.access.expose_secret());
+                if t.fresh_at(now) && !refused {
+                    return Ok(Some(t.access.clone()));
+                }
+                if let Some(rt) = t.refresh.clone() {
+                    match refresh::refresh(&self.context(), &rt).await {
+                        Ok(next) => {
+                            let Slot::Active(old) = std::mem::take(slot) else {
+                                unreachable!("slot checked above")
+                            };
+                            let set = old.rotated(next);
+                            let access = set.access.clone();
+                            *slot = Slot::Active(set);
+                            *pending = Some(self.changed(slot));
+                            return Ok(Some(access));
+                        }
+                        Err(RefreshFailure::Refused(e)) => {
+                            if t.resumed {
+                                // A saved session the server no longer takes: forget it
+                                // and sign in the normal way.
+                                *slot = Slot::SignedOut;
+                                *pending = Some(self.changed(slot));
+                                self.set_source(None);
+                                if !unattended {
+                                    return Ok(None);
+                                }
+                            } else {
+                                *slot = Slot::Expired;
+                                *pending = Some(self.changed(slot));
+                                return Err(e);
+                            }
+                        }
+                        Err(RefreshFailure::Ambiguous(e)) => {
+                            // The refresh token may be spent: never send it again.
+                            t.refresh = None;
+                            if t.expires_at > now && !refused {
+                                let access = t.access.clone();
+                                *pending = Some(self.changed(slot));
+                                return Ok(Some(access));
+                            }
+                            if !unattended {
+                                *slot = Slot::Expired;
+                                *pending = Some(self.changed(slot));
+                                return Err(sign_in_again(&format!(
+                                    "{}; the refresh token is single-use and was not sent again",
+                                    e.message()
+                                )));
+                            }
                         }
                     }
+                } else if !unattended {
+                    *slot = Slot::Expired;
+                    *pending = Some(self.changed(slot));
+                    return Err(sign_in_again(
+                        "the access token expired and there is no refresh token",
+                    ));
                 }
             }
-            if !unattended {
-                *slot = Slot::Expired;
-                self.publish(&slot);
-                return Err(sign_in_again(
-                    "the access token expired and there is no refresh token",
-                ));
-            }
+            _ => {}
         }
-        if matches!(*slot, Slot::Expired) && !unattended {
-            return Err(sign_in_again("the Azure session expired"));
-        }
-        let set = self.acquire(interaction).await?;
+        let (set, source) = self.token_from_sources().await?;
         let access = set.access.clone();
         *slot = Slot::Active(set);
-        self.publish(&slot);
+        *pending = Some(self.changed(slot));
+        self.set_source(Some(source));
+        Ok(Some(access))
+    }
+
+    /// A token from the credential sources; a single named source that is "not mine" says
+    /// what is missing.
+    async fn token_from_sources(&self) -> Result<(TokenSet, &'static str), Error> {
+        let chain = self.inner.parts.chain.as_ref().ok_or_else(|| {
+            Error::new(ErrorKind::InvalidConfig, "no credential source")
+                .with_provider(provider_id())
+        })?;
+        let names = chain.names();
+        match chain.token(&self.context()).await {
+            Err(e) if names.len() == 1 && e.kind() == ErrorKind::SignedOut => {
+                Err(unavailable(names[0], e.message()))
+            }
+            r => r,
+        }
+    }
+
+    /// An interactive sign-in (browser or device code), one at a time, holding no session
+    /// lock while the person signs in; bounded by the sign-in timeout.
+    async fn interactive_token(
+        &self,
+        interaction: &dyn Interaction,
+    ) -> Result<SecretString, Error> {
+        let limit = self.inner.parts.sign_in_timeout;
+        let _gate = tokio::time::timeout(limit, self.inner.sign_in_gate.lock())
+            .await
+            .map_err(|_| {
+                Error::new(ErrorKind::Timeout, "another sign-in did not finish in time")
+                    .with_provider(provider_id())
+            })?;
+        // Another task may have signed in (or out) while this one waited.
+        {
+            let slot = self.inner.session.lock().await;
+            match &*slot {
+                Slot::Active(t) if t.fresh_at(self.inner.parts.clock.now()) => {
+                    return Ok(t.access.clone())
+                }
+                Slot::SignedOutByUser => return Err(signed_out()),
+                Slot::Expired => return Err(sign_in_again("the Azure session expired")),
+                _ => {}
+            }
+        }
+        let set = self.interactive_acquire(interaction).await?;
+        self.install(set, Some(self.inner.parts.flow.as_str()), false)
+            .await
+    }
+
+    /// Runs the browser or device code flow, within the sign-in timeout (with a margin for
+    /// the token exchange).
+    async fn interactive_acquire(&self, interaction: &dyn Interaction) -> Result<TokenSet, Error> {
+        let p = &self.inner.parts;
+        let ctx = self.context();
+        let run = async {
+            match p.flow {
+                SignInFlow::DeviceCode => {
+                    device_code::sign_in(&ctx, interaction, p.sign_in_timeout).await
+                }
+                _ => {
+                    pkce_flow::sign_in(&ctx, &p.redirect_uri, interaction, p.sign_in_timeout).await
+                }
+            }
+        };
+        tokio::time::timeout(p.sign_in_timeout + p.fetch_timeout, run)
+            .await
+            .map_err(|_| {
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the sign-in did not finish within {} s",
+                        p.sign_in_timeout.as_secs()
+                    ),
+                )
+                .with_provider(provider_id())
+            })?
+    }
+
+    /// Makes `set` the session. `explicit`: a [`Provider::sign_in`], which may end a
+    /// sign-out; a background sign-in that finishes after a sign-out is dropped.
+    async fn install(
+        &self,
+        set: TokenSet,
+        source: Option<&'static str>,
+        explicit: bool,
+    ) -> Result<SecretString, Error> {
+        let access = set.access.clone();
+        let mut slot = self.inner.session.lock().await;
+        if matches!(*slot, Slot::SignedOutByUser) && !explicit {
+            return Err(signed_out());
+        }
+        *slot = Slot::Active(set);
+        let pending = self.changed(&slot);
+        self.set_source(source);
+        drop(slot);
+        self.save(Some(pending));
         Ok(access)
     }
 
-    /// The held refresh token's presence and the access token's expiry, for diagnostics.
+    /// The access token's expiry, for diagnostics.
     pub async fn token_expiry(&self) -> Option<time::OffsetDateTime> {
         match &*self.inner.session.lock().await {
             Slot::Active(t) => Some(t.expires_at()),
@@ -360,17 +623,31 @@ impl Provider for AzureProvider {
     }
 
     async fn sign_in(&self, interaction: &dyn Interaction) -> Result<SessionState, Error> {
-        let mut slot = self.inner.session.lock().await;
-        let set = self.acquire(interaction).await?;
-        *slot = Slot::Active(set);
-        self.publish(&slot);
+        if self.inner.parts.chain.is_some() {
+            let (set, source) = self.token_from_sources().await?;
+            self.install(set, Some(source), true).await?;
+        } else {
+            let limit = self.inner.parts.sign_in_timeout;
+            let _gate = tokio::time::timeout(limit, self.inner.sign_in_gate.lock())
+                .await
+                .map_err(|_| {
+                    Error::new(ErrorKind::Timeout, "another sign-in did not finish in time")
+                        .with_provider(provider_id())
+                })?;
+            let set = self.interactive_acquire(interaction).await?;
+            self.install(set, Some(self.inner.parts.flow.as_str()), true)
+                .await?;
+        }
         Ok(self.session())
     }
 
     async fn sign_out(&self) -> Result<(), Error> {
         let mut slot = self.inner.session.lock().await;
-        *slot = Slot::SignedOut;
-        self.publish(&slot);
+        *slot = Slot::SignedOutByUser;
+        let pending = self.changed(&slot);
+        self.set_source(None);
+        drop(slot);
+        self.save(Some(pending));
         Ok(())
     }
 

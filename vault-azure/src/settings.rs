@@ -8,18 +8,27 @@
 //! authority = "https://login.microsoftonline.com"   # optional; else AZURE_AUTHORITY_HOST
 //! vault_hosts = ["127.0.0.1:18091"]   # optional extra Key Vault hosts (http: loopback only)
 //! redirect_uri = "http://127.0.0.1:0/"              # optional; port 0 = any free port
-//! flow = "browser"                    # optional: browser | device_code | client_credentials
+//! flow = "browser"                    # optional: browser | device_code | client_credentials |
+//!                                     # certificate | workload_identity | managed_identity |
+//!                                     # azure_cli | auto (default: see SignInFlow)
 //! timeout_seconds = 30                # optional: each HTTP call
 //! sign_in_timeout_seconds = 300       # optional: an interactive sign-in
+//! fetch_timeout_seconds = 45          # optional: a whole fetch without a person, retries included
 //! ```
 //!
-//! `flow = "client_credentials"` reads the client secret from `AZURE_CLIENT_SECRET`: a
-//! credential never goes into the config file. Keys in the file win over the environment.
+//! Credentials come from the environment only, never from the file: `AZURE_CLIENT_SECRET`,
+//! `AZURE_CLIENT_CERTIFICATE_PATH` (+ `AZURE_CLIENT_CERTIFICATE_PASSWORD`),
+//! `AZURE_FEDERATED_TOKEN_FILE`, `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` (App Service),
+//! `AZURE_POD_IDENTITY_AUTHORITY_HOST` (another IMDS address), `PATH` (where `az` is).
+//! Keys in the file win over the environment.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
+
 use serde::Deserialize;
-use vault_core::{ConfigError, DynProvider, Environment, IntegrationSettings};
+use vault_core::{ConfigError, DynProvider, Environment, IntegrationSettings, SessionStore};
 
 use crate::builder::AzureProviderBuilder;
 use crate::provider::AzureProvider;
@@ -53,12 +62,14 @@ pub struct AzureSettings {
     /// Timeout of an interactive sign-in, in seconds.
     #[serde(default)]
     pub sign_in_timeout_seconds: Option<u64>,
+    /// The longest a fetch may spend on the network (no person involved), in seconds.
+    #[serde(default)]
+    pub fetch_timeout_seconds: Option<u64>,
 }
 
 impl AzureSettings {
     /// A builder from these settings, filling gaps from `env`.
     pub fn builder(&self, env: &dyn Environment) -> AzureProviderBuilder {
-        use secrecy::ExposeSecret;
         let var = |name: &str| {
             env.var(name)
                 .map(|v| v.expose_secret().trim().to_owned())
@@ -84,12 +95,33 @@ impl AzureSettings {
         if let Some(r) = &self.redirect_uri {
             b = b.redirect_uri(r.clone());
         }
-        let flow = self.flow.unwrap_or_default();
-        b = b.flow(flow);
-        if flow == SignInFlow::ClientCredentials {
-            if let Some(s) = env.var("AZURE_CLIENT_SECRET") {
-                b = b.client_secret(s);
-            }
+        if let Some(flow) = self.flow {
+            b = b.flow(flow);
+        }
+        let secret = |name: &str| {
+            env.var(name)
+                .filter(|v| !v.expose_secret().trim().is_empty())
+        };
+        if let Some(s) = secret("AZURE_CLIENT_SECRET") {
+            b = b.client_secret(s);
+        }
+        if let Some(p) = var("AZURE_CLIENT_CERTIFICATE_PATH") {
+            b = b.client_certificate(p);
+        }
+        if let Some(p) = secret("AZURE_CLIENT_CERTIFICATE_PASSWORD") {
+            b = b.client_certificate_password(p);
+        }
+        if let Some(p) = var("AZURE_FEDERATED_TOKEN_FILE") {
+            b = b.federated_token_file(p);
+        }
+        if let (Some(e), Some(h)) = (var("IDENTITY_ENDPOINT"), secret("IDENTITY_HEADER")) {
+            b = b.app_service_identity(e, h);
+        }
+        if let Some(h) = var("AZURE_POD_IDENTITY_AUTHORITY_HOST") {
+            b = b.managed_identity_endpoint(h);
+        }
+        if let Some(p) = env.var("PATH") {
+            b = b.cli_path(p.expose_secret());
         }
         if let Some(s) = self.timeout_seconds {
             b = b.timeout(Duration::from_secs(s));
@@ -97,23 +129,38 @@ impl AzureSettings {
         if let Some(s) = self.sign_in_timeout_seconds {
             b = b.sign_in_timeout(Duration::from_secs(s));
         }
+        if let Some(s) = self.fetch_timeout_seconds {
+            b = b.fetch_timeout(Duration::from_secs(s));
+        }
         b
     }
 }
 
 /// Builds the Azure provider from the config file's `[integrations.azure]` table (an absent
-/// table arrives empty: then `client_id` must come from `AZURE_CLIENT_ID`). Errors point at
-/// the table and say what is missing or wrong.
+/// table arrives empty: then the `AZURE_*` variables decide, see [`SignInFlow`]). Errors
+/// point at the table and say what is missing or wrong.
 pub fn from_settings(
     settings: &IntegrationSettings,
     env: &dyn Environment,
 ) -> Result<DynProvider, ConfigError> {
+    from_settings_with_store(settings, env, None)
+}
+
+/// [`from_settings`], keeping the session in `store` between runs.
+pub fn from_settings_with_store(
+    settings: &IntegrationSettings,
+    env: &dyn Environment,
+    store: Option<Arc<dyn SessionStore>>,
+) -> Result<DynProvider, ConfigError> {
     let s: AzureSettings = settings.deserialize()?;
-    let provider = s
-        .builder(env)
+    let mut b = s.builder(env);
+    if let Some(store) = store {
+        b = b.session_store(store);
+    }
+    let provider = b
         .build()
         .map_err(|e| settings.error(format!("[integrations.azure]: {}", e.message())))?;
-    Ok(std::sync::Arc::new(provider))
+    Ok(Arc::new(provider))
 }
 
 #[cfg(test)]
@@ -139,6 +186,7 @@ client_id = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 authority = "http://127.0.0.1:18090"
 vault_hosts = ["127.0.0.1:18091"]
 redirect_uri = "http://127.0.0.1:0/"
+fetch_timeout_seconds = 20
 "#,
         );
         let p = from_settings(&s, &MapEnv::new()).unwrap();
@@ -155,9 +203,15 @@ redirect_uri = "http://127.0.0.1:0/"
         .unwrap();
         assert!(e.to_string().contains("tennant"), "{e}");
         assert_eq!(e.line(), 1);
-        let e = from_settings(&settings("[integrations.azure]\n"), &MapEnv::new())
-            .err()
-            .unwrap();
+        // An empty table: the chain of DefaultAzureCredential, no client id needed...
+        assert!(from_settings(&settings("[integrations.azure]\n"), &MapEnv::new()).is_ok());
+        // ...but the browser needs one.
+        let e = from_settings(
+            &settings("[integrations.azure]\nflow = \"browser\"\n"),
+            &MapEnv::new(),
+        )
+        .err()
+        .unwrap();
         assert!(e.to_string().contains("client_id"), "{e}");
         let e = from_settings(
             &settings("[integrations.azure]\nclient_id = \"a\"\nflow = \"magic\"\n"),

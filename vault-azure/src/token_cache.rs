@@ -29,6 +29,9 @@ pub struct TokenSet {
     pub(crate) expires_at: OffsetDateTime,
     /// The refresh token, if the flow gave one.
     pub(crate) refresh: Option<SecretString>,
+    /// Loaded from the session store and not yet renewed in this process: a refusal means
+    /// "sign in normally", not "session expired".
+    pub(crate) resumed: bool,
 }
 
 impl TokenSet {
@@ -58,6 +61,7 @@ impl TokenSet {
             refresh: r
                 .refresh_token()
                 .map(|t| SecretString::from(t.secret().as_str())),
+            resumed: false,
         })
     }
 
@@ -101,9 +105,11 @@ impl std::fmt::Debug for TokenSet {
 /// Where the session stands.
 #[derive(Debug, Default)]
 pub(crate) enum Slot {
-    /// Nobody signed in (yet, or after sign-out).
+    /// Nobody signed in yet: the first fetch may sign in.
     #[default]
     SignedOut,
+    /// The user signed out: nothing signs in again until [`vault_core::Provider::sign_in`].
+    SignedOutByUser,
     /// Tokens at hand.
     Active(TokenSet),
     /// Renewal failed: only a new sign-in helps.
@@ -115,7 +121,7 @@ impl Slot {
     /// no known end: it is renewed silently.
     pub(crate) fn state(&self, renewable: bool) -> SessionState {
         match self {
-            Slot::SignedOut => SessionState::SignedOut,
+            Slot::SignedOut | Slot::SignedOutByUser => SessionState::SignedOut,
             Slot::Expired => SessionState::Expired,
             Slot::Active(t) if t.refresh.is_some() || renewable => {
                 SessionState::SignedIn { until: None }
@@ -137,6 +143,7 @@ mod tests {
             access: access.into(),
             expires_at: OffsetDateTime::UNIX_EPOCH + Duration::hours(1),
             refresh: refresh.map(SecretString::from),
+            resumed: false,
         }
     }
 

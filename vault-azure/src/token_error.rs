@@ -22,6 +22,8 @@ pub(crate) enum Grant {
     DeviceStart,
     /// Client credentials.
     ClientCredentials,
+    /// Client credentials with a client assertion (certificate, federated token).
+    Assertion,
 }
 
 /// Maps an `oauth2` error of `grant` to a core error.
@@ -95,6 +97,10 @@ pub(crate) fn oauth_error(grant: Grant, code: &str, description: Option<&str>) -
         (Grant::ClientCredentials, "invalid_client" | "unauthorized_client") => (
             ErrorKind::AuthFailed,
             format!("the service principal's credentials were refused ({tag}): check client_id, tenant and AZURE_CLIENT_SECRET"),
+        ),
+        (Grant::Assertion, "invalid_client" | "unauthorized_client" | "invalid_grant") => (
+            ErrorKind::AuthFailed,
+            format!("the client assertion was refused ({tag}): check client_id, tenant and that the certificate or federated credential is registered for the app"),
         ),
         (_, "invalid_client" | "unauthorized_client") => (
             ErrorKind::InvalidConfig,

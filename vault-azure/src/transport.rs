@@ -1,8 +1,16 @@
-//! The HTTP transport shared by the token endpoint and Key Vault: one `reqwest` client (one
-//! connection pool, no redirects, a timeout on every call) plus bounded retries.
+//! The HTTP transport shared by the token endpoint, the managed identity endpoint and Key
+//! Vault: one `reqwest` client (one connection pool, no redirects), a deadline on every
+//! attempt, a budget for all attempts of one call, bounded retries, capped bodies.
 //!
-//! Redirects are never followed: a bearer token or a client secret must go to the URL that
-//! was validated, not wherever a response points.
+//! - Redirects are never followed: a bearer token or a client secret must go to the URL that
+//!   was validated, not wherever a response points.
+//! - Every body is read chunk by chunk into a [`BodyBuffer`] (capped, wiped on drop), inside
+//!   the attempt's deadline, so a server that drips an endless body ends the attempt.
+//! - One call, retries included, never takes longer than its budget ([`DEFAULT_BUDGET`]):
+//!   a backoff or `Retry-After` that would cross it ends the call instead.
+//! - Single-use grants (an authorization code, a rotating refresh token, a signed client
+//!   assertion) go through [`Transport::single_shot`]: sent once, never again after an
+//!   ambiguous failure, because the server may have redeemed it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -11,11 +19,16 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
+use tokio::time::Instant;
+use vault_core::body::{BodyBuffer, BodyLimit};
 use vault_core::retry::parse_retry_after;
 use vault_core::{Clock, Error, ErrorKind, ProviderId, RetryPolicy};
 use zeroize::Zeroizing;
 
 use crate::PROVIDER_ID;
+
+/// The longest one call may take, all attempts and waits included.
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(45);
 
 /// A finished HTTP exchange. The body is wiped from memory when dropped: it may hold a
 /// secret value or a token.
@@ -33,33 +46,52 @@ pub(crate) struct Transport {
     client: reqwest::Client,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
+    /// One attempt: connect, headers and the whole body.
+    call_timeout: Duration,
+    /// All attempts of one call.
+    budget: Duration,
+    limit: BodyLimit,
 }
 
 /// Statuses worth another try: throttling and transient server trouble.
-fn retryable(status: StatusCode) -> bool {
+pub(crate) fn retryable(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+/// Why one attempt failed before a status was read.
+enum Failure {
+    /// No complete answer within the attempt's deadline.
+    Timeout,
+    /// Connect or read error.
+    Io(reqwest::Error),
+    /// The body passed the cap: not retried, the next answer would be as large.
+    TooLarge(vault_core::body::BodyTooLarge),
+}
+
+fn named(e: Error) -> Error {
+    e.with_provider(ProviderId::from_static(PROVIDER_ID))
 }
 
 impl Transport {
     pub fn new(
-        timeout: Duration,
+        call_timeout: Duration,
+        budget: Duration,
         retry: RetryPolicy,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, Error> {
         let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .connect_timeout(call_timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("vault-azure/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|_| {
-                Error::new(ErrorKind::Other, "cannot build the HTTP client")
-                    .with_provider(ProviderId::from_static(PROVIDER_ID))
-            })?;
+            .map_err(|_| named(Error::new(ErrorKind::Other, "cannot build the HTTP client")))?;
         Ok(Transport {
             client,
             retry,
             clock,
+            call_timeout,
+            budget,
+            limit: BodyLimit::default(),
         })
     }
 
@@ -71,54 +103,90 @@ impl Transport {
         &self.clock
     }
 
-    /// Sends the request `build` makes, retrying transport failures and retryable statuses.
-    /// The last reply is returned whatever its status; `what` names the call in errors.
+    /// This transport with no retries: for requests that must reach the server at most
+    /// once (single-use grants).
+    pub fn single_shot(&self) -> Transport {
+        Transport {
+            retry: RetryPolicy::none(),
+            ..self.clone()
+        }
+    }
+
+    /// This transport with a shorter attempt deadline (the managed identity probe).
+    pub fn with_call_timeout(&self, call_timeout: Duration) -> Transport {
+        Transport {
+            call_timeout,
+            ..self.clone()
+        }
+    }
+
+    /// Sends, reads status, headers and the capped body within `deadline`.
+    async fn attempt(&self, request: reqwest::RequestBuilder) -> Result<Reply, Failure> {
+        let mut resp = request.send().await.map_err(Failure::Io)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let retry_after = headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, self.clock.now()));
+        let mut buf =
+            BodyBuffer::new(self.limit, resp.content_length()).map_err(Failure::TooLarge)?;
+        while let Some(chunk) = resp.chunk().await.map_err(Failure::Io)? {
+            buf.push(&chunk).map_err(Failure::TooLarge)?;
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body: buf.into_inner(),
+            retry_after,
+        })
+    }
+
+    /// Sends the request `build` makes, retrying transport failures and retryable statuses
+    /// within the budget. The last reply is returned whatever its status; `what` names the
+    /// call in errors.
     pub async fn send(
         &self,
         what: &str,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Reply, Error> {
+        let deadline = Instant::now() + self.budget;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match build().send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let headers = resp.headers().clone();
-                    let retry_after = headers
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, self.clock.now()));
-                    let body = match resp.bytes().await {
-                        Ok(b) => Zeroizing::new(b.to_vec()),
-                        Err(e) => match self.retry.next_wait(attempt, None) {
-                            Some(wait) => {
-                                tokio::time::sleep(wait).await;
-                                continue;
-                            }
-                            None => return Err(transport_error(what, &e)),
-                        },
-                    };
-                    if retryable(status) {
-                        if let Some(wait) = self.retry.next_wait(attempt, retry_after) {
-                            tokio::time::sleep(wait).await;
-                            continue;
-                        }
-                    }
-                    return Ok(Reply {
-                        status,
-                        headers,
-                        body,
-                        retry_after,
-                    });
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(timeout_error(what, self.budget));
+            }
+            let outcome = tokio::time::timeout(self.call_timeout.min(left), self.attempt(build()))
+                .await
+                .unwrap_or(Err(Failure::Timeout));
+            let (retry_after, last) = match outcome {
+                Ok(reply) if retryable(reply.status) => (reply.retry_after, Ok(reply)),
+                Ok(reply) => return Ok(reply),
+                Err(Failure::TooLarge(e)) => return Err(named(e.into_error(what))),
+                Err(Failure::Timeout) => {
+                    (None, Err(timeout_error(what, self.call_timeout.min(left))))
                 }
-                Err(e) => match self.retry.next_wait(attempt, None) {
-                    Some(wait) => tokio::time::sleep(wait).await,
-                    None => return Err(transport_error(what, &e)),
-                },
+                Err(Failure::Io(e)) => (None, Err(transport_error(what, &e))),
+            };
+            let wait = self.retry.next_wait(attempt, retry_after);
+            match wait {
+                Some(w) if Instant::now() + w < deadline => tokio::time::sleep(w).await,
+                _ => return last,
             }
         }
     }
+}
+
+fn timeout_error(what: &str, after: Duration) -> Error {
+    named(Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "{what}: no answer in time ({} s)",
+            after.as_secs_f32().ceil() as u64
+        ),
+    ))
 }
 
 /// A transport failure in our own words: reqwest's text may quote URLs and is not needed.
@@ -130,7 +198,7 @@ fn transport_error(what: &str, e: &reqwest::Error) -> Error {
     } else {
         (ErrorKind::Unreachable, "the connection failed")
     };
-    Error::new(kind, format!("{what}: {why}")).with_provider(ProviderId::from_static(PROVIDER_ID))
+    named(Error::new(kind, format!("{what}: {why}")))
 }
 
 /// The error for a final throttling or server-error status.
@@ -154,7 +222,7 @@ pub(crate) fn status_error(what: &str, status: StatusCode, retry_after: Option<D
             format!("{what}: server error (HTTP {})", status.as_u16()),
         )
     };
-    e.with_provider(ProviderId::from_static(PROVIDER_ID))
+    named(e)
 }
 
 /// The token endpoint speaks through `oauth2`: this adapter lends it our client, timeouts
@@ -189,11 +257,10 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Transport {
                 builder = builder.header(k, v);
             }
             builder.body(reply.body.to_vec()).map_err(|_| {
-                Error::new(
+                named(Error::new(
                     ErrorKind::InvalidResponse,
                     "token endpoint: unreadable response",
-                )
-                .with_provider(ProviderId::from_static(PROVIDER_ID))
+                ))
             })
         })
     }

@@ -23,6 +23,7 @@ fn assert_clean(what: &str, text: &str) {
 #[tokio::test]
 async fn no_secret_is_ever_formatted() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let token = "/t1/oauth2/v2.0/token";
     let browser = InstantApproval::new(&format!("code-{CANARY}"));
     Mock::given(method("POST"))

@@ -244,3 +244,123 @@ async fn device_code_sign_in_then_read() {
     );
     assert_eq!(shown.user_code.len(), 9, "{}", shown.user_code);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_session_resumes_without_the_browser_and_a_refused_one_signs_in_again() {
+    use vault_core::{MemorySessionStore, SessionStore, StoreKey};
+    let store = Arc::new(MemorySessionStore::new());
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let l = link(&peer_env("VAULT_TEST_AZURE_SECRET_ID"));
+    let want = peer_env("VAULT_TEST_AZURE_SECRET_VALUE");
+    let browser = HeadlessBrowser::default();
+
+    let first = builder()
+        .clock(clock.clone())
+        .session_store(store.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        first.fetch(&l, &browser).await.unwrap().expose_secret(),
+        want
+    );
+    assert_eq!(store.len(), 1);
+    drop(first);
+
+    // The next "run", an hour later: the saved refresh token renews at the real server
+    // (which rotates it), no browser.
+    clock.advance(Duration::minutes(61));
+    let second = builder()
+        .clock(clock.clone())
+        .session_store(store.clone())
+        .build()
+        .unwrap();
+    assert!(second.session().is_signed_in());
+    assert_eq!(
+        second.fetch(&l, &NoUser).await.unwrap().expose_secret(),
+        want
+    );
+    assert_eq!(browser.opened(), 1);
+    drop(second);
+
+    // A record the server refuses (a made-up refresh token): removed, normal sign-in.
+    let key = StoreKey::new(
+        ProviderId::from_static("azure"),
+        format!(
+            "{}|{}|{}",
+            peer_env("VAULT_TEST_AZURE_AUTHORITY"),
+            peer_env("VAULT_TEST_AZURE_TENANT"),
+            peer_env("VAULT_TEST_AZURE_CLIENT_ID")
+        ),
+    );
+    store
+        .save(
+            &key,
+            &r#"{"v":1,"refresh_token":"forged-refresh-token","expires_at":0}"#.into(),
+        )
+        .unwrap();
+    let third = builder()
+        .clock(clock.clone())
+        .session_store(store.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        third.fetch(&l, &browser).await.unwrap().expose_secret(),
+        want
+    );
+    assert_eq!(browser.opened(), 2);
+    assert!(!store
+        .load(&key)
+        .unwrap()
+        .unwrap()
+        .expose_secret()
+        .contains("forged"));
+    third.sign_out().await.unwrap();
+    assert!(store.is_empty());
+}
+
+/// Registers a `private_key_jwt` client at the peer for a key made with openssl; returns
+/// the client id and the PEM (certificate + key) path.
+async fn registered_certificate(test: &str) -> (String, common::TestCert) {
+    let cert = common::make_cert(test);
+    let url = format!(
+        "{}/{}/reg",
+        peer_env("VAULT_TEST_AZURE_AUTHORITY"),
+        peer_env("VAULT_TEST_AZURE_TENANT")
+    );
+    let r = reqwest::Client::new()
+        .post(url)
+        .json(&serde_json::json!({
+            "token_endpoint_auth_method": "private_key_jwt",
+            "grant_types": ["client_credentials"], "response_types": [], "redirect_uris": [],
+            "jwks": {"keys": [{"kty": "RSA", "use": "sig", "e": "AQAB", "n": cert.n}]}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "the peer's registration endpoint");
+    let v: serde_json::Value = r.json().await.unwrap();
+    (v["client_id"].as_str().unwrap().to_owned(), cert)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_pem_and_pkcs12_read_a_secret() {
+    let (client_id, cert) = registered_certificate("peer").await;
+    let l = link(&peer_env("VAULT_TEST_AZURE_SECRET_ID"));
+    for (file, password) in [(&cert.both_pem, None), (&cert.p12, Some("p12-pass"))] {
+        let mut b = AzureProvider::builder()
+            .tenant(peer_env("VAULT_TEST_AZURE_TENANT"))
+            .client_id(client_id.clone())
+            .authority(peer_env("VAULT_TEST_AZURE_AUTHORITY"))
+            .vault_host(peer_env("VAULT_TEST_AZURE_VAULT_HOST"))
+            .flow(SignInFlow::Certificate)
+            .client_certificate(file);
+        if let Some(pw) = password {
+            b = b.client_certificate_password(pw.into());
+        }
+        let p = b.build().unwrap();
+        let v = p.fetch(&l, &NoUser).await.unwrap();
+        assert_eq!(v.expose_secret(), peer_env("VAULT_TEST_AZURE_SECRET_VALUE"));
+        assert_eq!(p.credential_source(), Some("certificate"));
+    }
+    let _ = std::fs::remove_dir_all(&cert.dir);
+}

@@ -80,6 +80,7 @@ fn link(server: &MockServer) -> Link {
 #[tokio::test]
 async fn code_exchange_then_rotating_refreshes() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let browser = InstantApproval::new("the-code");
     Mock::given(method("POST"))
         .and(path(TOKEN))
@@ -160,6 +161,7 @@ async fn code_exchange_then_rotating_refreshes() {
 #[tokio::test]
 async fn a_refused_refresh_means_sign_in_again() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let browser = InstantApproval::new("c");
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     Mock::given(method("POST"))
@@ -204,50 +206,92 @@ async fn a_refused_refresh_means_sign_in_again() {
 }
 
 #[tokio::test]
-async fn token_endpoint_hiccups_are_retried() {
+async fn a_code_exchange_that_fails_ambiguously_is_never_resent() {
+    // The token endpoint receives the authorization code and answers 503 (it may have
+    // redeemed the code): the code is sent once, and the error says to sign in again.
     let server = MockServer::start().await;
-    let browser = InstantApproval::new("c");
+    common::mount_jwks(&server).await;
+    let browser = InstantApproval::new("single-use-code");
     Mock::given(method("POST"))
         .and(path(TOKEN))
+        .and(body_string_contains("code=single-use-code"))
         .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(TOKEN))
-        .respond_with(
-            browser
-                .id_tokens(&issuer(&server), CLIENT)
-                .body(tokens("a1", "r1")),
-        )
-        .with_priority(2)
+        .expect(1)
         .mount(&server)
         .await;
     mount_vault(&server, &["a1"]).await;
     let p = builder(&server).build().unwrap();
-    assert!(p.fetch(&link(&server), &browser).await.is_ok());
+    let e = p.fetch(&link(&server), &browser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert!(e.message().contains("sign in again"), "{e}");
+    assert!(e.message().contains("503"), "{e}");
+    assert!(!e.to_string().contains("single-use-code"), "{e}");
+    assert_eq!(p.session(), SessionState::SignedOut);
+    server.verify().await;
 
-    // Down for good: Unreachable, and the session is not spoiled.
+    // A timeout after the code was sent: the same, within the attempt deadline.
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path(TOKEN))
-        .respond_with(ResponseTemplate::new(500).set_body_string("<html>oops</html>"))
-        .expect(3)
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .expect(1)
         .mount(&server)
         .await;
-    let p = builder(&server).build().unwrap();
+    let p = builder(&server)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     let e = p
         .fetch(&link(&server), &InstantApproval::new("c"))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unreachable, "{e}");
-    assert_eq!(p.session(), SessionState::SignedOut);
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert!(e.message().contains("no answer in time"), "{e}");
+    assert!(e.message().contains("sign in again"), "{e}");
+}
+
+#[tokio::test]
+async fn a_refresh_that_fails_ambiguously_is_never_resent() {
+    let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
+    let browser = InstantApproval::new("c1");
+    let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .respond_with(
+            browser
+                .id_tokens(&issuer(&server), CLIENT)
+                .clock(clock.clone())
+                .body(tokens("a1", "r1")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_vault(&server, &["a1"]).await;
+    let p = builder(&server).clock(clock.clone()).build().unwrap();
+    p.fetch(&link(&server), &browser).await.unwrap();
+    // Past the access token's life: the refresh token is sent once, fails, is dropped.
+    clock.advance(time::Duration::hours(2));
+    let e = p.fetch(&link(&server), &NoUser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SessionExpired, "{e}");
+    assert!(e.message().contains("not sent again"), "{e}");
+    let e = p.fetch(&link(&server), &NoUser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::SessionExpired, "{e}");
+    server.verify().await;
 }
 
 #[tokio::test]
 async fn a_refused_code_is_an_auth_failure() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path(TOKEN))
         .respond_with(ResponseTemplate::new(400).set_body_json(invalid_grant()))
@@ -265,6 +309,7 @@ async fn a_refused_code_is_an_auth_failure() {
 #[tokio::test]
 async fn without_a_user_sign_in_is_refused_not_hung() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let p = builder(&server).build().unwrap();
     let e = p.fetch(&link(&server), &NoInteraction).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::SignedOut);
@@ -274,6 +319,7 @@ async fn without_a_user_sign_in_is_refused_not_hung() {
 #[tokio::test]
 async fn device_code_flow_polls_until_approved() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path("/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"))
         .and(body_string_contains("client_id=11111111-2222-3333-4444-555555555555"))
@@ -331,6 +377,7 @@ async fn device_code_flow_polls_until_approved() {
 #[tokio::test]
 async fn device_code_declined() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path("/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -357,6 +404,7 @@ async fn device_code_declined() {
 #[tokio::test]
 async fn client_credentials_send_the_secret_and_the_default_scope() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path(TOKEN))
         .and(body_string_contains("grant_type=client_credentials"))
@@ -399,17 +447,39 @@ async fn client_credentials_send_the_secret_and_the_default_scope() {
 }
 
 #[tokio::test]
-async fn an_id_token_from_another_sign_in_is_refused() {
+async fn an_id_token_not_signed_by_the_tenant_is_refused() {
     use base64::Engine;
     let enc = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    let id_token = format!(
-        "{}.{}.c2ln",
-        enc(r#"{"alg":"RS256","typ":"JWT"}"#),
-        enc(
-            r#"{"aud":"11111111-2222-3333-4444-555555555555","nonce":"someone-elses-nonce","sub":"x"}"#
-        )
-    );
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
+    let browser = InstantApproval::new("c");
+    // The right claims under a forged signature.
+    let _ = enc;
+    Mock::given(method("POST"))
+        .and(path(TOKEN))
+        .respond_with(
+            browser
+                .id_tokens(&issuer(&server), CLIENT)
+                .forged()
+                .body(tokens("a1", "r1")),
+        )
+        .mount(&server)
+        .await;
+    let p = builder(&server).build().unwrap();
+    let e = p.sign_in(&browser).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::AuthFailed, "{e}");
+    assert!(e.message().contains("signature"), "{e}");
+    assert_eq!(p.session(), SessionState::SignedOut);
+}
+
+#[tokio::test]
+async fn an_id_token_from_another_sign_in_is_refused() {
+    // Properly signed by the tenant, but for another sign-in.
+    let id_token = common::jwt(&serde_json::json!(
+        {"aud": "11111111-2222-3333-4444-555555555555", "nonce": "someone-elses-nonce", "sub": "x"}
+    ));
+    let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let mut body = tokens("a1", "r1");
     body["id_token"] = serde_json::Value::String(id_token);
     Mock::given(method("POST"))
@@ -449,6 +519,7 @@ impl vault_core::Interaction for WalksAway {
 #[tokio::test]
 async fn an_abandoned_browser_sign_in_times_out_cleanly() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let p = builder(&server)
         .sign_in_timeout(Duration::from_millis(100))
         .build()
@@ -464,6 +535,7 @@ async fn an_abandoned_browser_sign_in_times_out_cleanly() {
 async fn a_sign_in_without_an_id_token_is_refused() {
     // `openid` was requested: a response without an ID token cannot prove its nonce.
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path(TOKEN))
         .respond_with(ResponseTemplate::new(200).set_body_json(tokens("a1", "r1")))
@@ -497,6 +569,7 @@ async fn an_id_token_from_another_issuer_or_tenant_is_refused() {
         "{server}/v2.0".to_owned(),
     ] {
         let server = MockServer::start().await;
+        common::mount_jwks(&server).await;
         let browser = InstantApproval::new("c");
         let iss = iss.replace("{server}", &server.uri());
         Mock::given(method("POST"))
@@ -515,6 +588,7 @@ async fn an_id_token_from_another_issuer_or_tenant_is_refused() {
 #[tokio::test]
 async fn an_expired_id_token_is_refused() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     let browser = InstantApproval::new("c");
     Mock::given(method("POST"))
         .and(path(TOKEN))
@@ -547,6 +621,7 @@ fn client_credentials(server: &MockServer, clock: Arc<ManualClock>) -> AzureProv
 #[tokio::test]
 async fn an_absurd_expires_in_is_capped_not_a_panic() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path(TOKEN))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -567,6 +642,7 @@ async fn an_absurd_expires_in_is_capped_not_a_panic() {
 
     // u64::MAX seconds does not fit a time::Duration: the same cap.
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path(TOKEN))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -585,6 +661,7 @@ async fn an_absurd_expires_in_is_capped_not_a_panic() {
 #[tokio::test]
 async fn an_expiry_past_the_calendar_is_an_invalid_response() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path(TOKEN))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
@@ -602,6 +679,7 @@ async fn an_expiry_past_the_calendar_is_an_invalid_response() {
 #[tokio::test]
 async fn an_absurd_device_poll_interval_is_refused() {
     let server = MockServer::start().await;
+    common::mount_jwks(&server).await;
     Mock::given(method("POST"))
         .and(path("/contoso.onmicrosoft.com/oauth2/v2.0/devicecode"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({

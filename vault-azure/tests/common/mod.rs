@@ -189,6 +189,7 @@ impl InstantApproval {
             client_id: client_id.into(),
             body: serde_json::Value::Null,
             clock: None,
+            forged: false,
         }
     }
 }
@@ -202,9 +203,16 @@ pub struct IdTokens {
     client_id: String,
     body: serde_json::Value,
     clock: Option<Arc<dyn vault_core::Clock>>,
+    forged: bool,
 }
 
 impl IdTokens {
+    /// The same claims, under a signature the tenant's key did not make.
+    pub fn forged(mut self) -> Self {
+        self.forged = true;
+        self
+    }
+
     pub fn body(mut self, body: serde_json::Value) -> Self {
         self.body = body;
         self
@@ -217,15 +225,28 @@ impl IdTokens {
     }
 }
 
-/// An unsigned JWT with `claims`.
+/// A JWT with `claims`, signed RS256 by the test key (kid `test-key`) that
+/// [`mount_jwks`] publishes.
 pub fn jwt(claims: &serde_json::Value) -> String {
     use base64::Engine;
-    let enc = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
-    format!(
-        "{}.{}.c2ln",
-        enc(br#"{"alg":"RS256","typ":"JWT"}"#),
-        enc(claims.to_string().as_bytes())
-    )
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(include_str!("../testdata/test-rsa-key.der.b64").trim())
+        .unwrap();
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    h.kid = Some("test-key".into());
+    jsonwebtoken::encode(&h, claims, &jsonwebtoken::EncodingKey::from_rsa_der(&der)).unwrap()
+}
+
+/// Publishes the test key as every tenant's JWKS (`/<tenant>/discovery/v2.0/keys`).
+pub async fn mount_jwks(server: &wiremock::MockServer) {
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path_regex(r"^/[^/]+/discovery/v2\.0/keys$"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "keys": [{"kty": "RSA", "use": "sig", "kid": "test-key", "alg": "RS256", "e": "AQAB",
+                      "n": include_str!("../testdata/test-rsa-key.n").trim()}]
+        })))
+        .mount(server)
+        .await;
 }
 
 impl wiremock::Respond for IdTokens {
@@ -237,9 +258,15 @@ impl wiremock::Respond for IdTokens {
             .map_or_else(time::OffsetDateTime::now_utc, |c| c.now());
         let exp = now.unix_timestamp() + 3600;
         let mut body = self.body.clone();
-        body["id_token"] = serde_json::Value::String(jwt(&serde_json::json!({
+        let mut token = jwt(&serde_json::json!({
             "iss": self.issuer, "aud": self.client_id, "nonce": nonce, "exp": exp, "sub": "user"
-        })));
+        }));
+        if self.forged {
+            let cut = token.rfind('.').unwrap();
+            token.truncate(cut);
+            token.push_str(".Zm9yZ2Vk");
+        }
+        body["id_token"] = serde_json::Value::String(token);
         wiremock::ResponseTemplate::new(200).set_body_json(body)
     }
 }
@@ -370,4 +397,100 @@ impl Interaction for DeviceUser {
     async fn ask_mfa_code(&self, _serial: &str) -> Result<SecretString, Error> {
         Err(browser_error("no MFA here".into()))
     }
+}
+
+/// A fresh RSA key and self-signed certificate made with the `openssl` CLI in `dir`:
+/// `key.pem` (PKCS#8), `cert.pem`, `both.pem` (certificate + key, what
+/// AZURE_CLIENT_CERTIFICATE_PATH names), `cert.p12` (password `p12-pass`) and the public
+/// key's modulus as base64url (`n`, for a JWK).
+pub struct TestCert {
+    pub dir: std::path::PathBuf,
+    pub both_pem: std::path::PathBuf,
+    pub p12: std::path::PathBuf,
+    pub n: String,
+    pub cert_der: Vec<u8>,
+}
+
+pub fn make_cert(name: &str) -> TestCert {
+    use base64::Engine;
+    let dir = std::env::temp_dir().join(format!("vault-azure-cert-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("the openssl CLI is needed for the certificate tests");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=vault-azure-test",
+    ]);
+    openssl(&[
+        "pkcs12",
+        "-export",
+        "-inkey",
+        "key.pem",
+        "-in",
+        "cert.pem",
+        "-out",
+        "cert.p12",
+        "-passout",
+        "pass:p12-pass",
+    ]);
+    let modulus =
+        String::from_utf8(openssl(&["rsa", "-in", "key.pem", "-noout", "-modulus"])).unwrap();
+    let hex = modulus.trim().trim_start_matches("Modulus=");
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let der = openssl(&["x509", "-in", "cert.pem", "-outform", "DER"]);
+    let mut both = std::fs::read(dir.join("cert.pem")).unwrap();
+    both.extend(std::fs::read(dir.join("key.pem")).unwrap());
+    std::fs::write(dir.join("both.pem"), both).unwrap();
+    TestCert {
+        both_pem: dir.join("both.pem"),
+        p12: dir.join("cert.p12"),
+        n: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        cert_der: der,
+        dir,
+    }
+}
+
+/// The JSON of the JWT segment `i` (0 header, 1 claims).
+pub fn jwt_part(jwt: &str, i: usize) -> serde_json::Value {
+    use base64::Engine;
+    let seg = jwt.split('.').nth(i).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(seg)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// A form field of a request body.
+pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
