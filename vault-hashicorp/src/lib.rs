@@ -17,6 +17,7 @@
 //! path = "app/db"            # the secret in it
 //! key = "password"           # the key in the secret
 //! version = 2                # optional: pin a KV v2 version
+//! kv_version = 2             # optional: the mount's KV version (one request per read)
 //! ```
 //!
 //! Public modules: [`settings`], [`address`], [`namespace`], [`redirect`], [`kv_link`],
@@ -34,6 +35,7 @@ mod id_token;
 mod jwt_login;
 mod kv;
 pub mod kv_link;
+mod mount_memory;
 pub mod namespace;
 mod oidc;
 mod provider;

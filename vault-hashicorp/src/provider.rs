@@ -14,8 +14,9 @@ use vault_core::{
 
 use crate::address::VaultAddress;
 use crate::http::{self, VaultApi};
-use crate::kv::{self, KvVersion, MountCache};
+use crate::kv::{self, KvVersion};
 use crate::kv_link::KvLink;
+use crate::mount_memory::MountMemory;
 use crate::namespace::Namespace;
 use crate::session::{Origin, Session, Slot};
 use crate::settings::{HashicorpSettings, RawSettings};
@@ -43,6 +44,7 @@ pub struct HashicorpBuilder {
     retry: RetryPolicy,
     sign_in_wait: Duration,
     token: Option<SecretString>,
+    mount_store: Option<Arc<dyn vault_core::SessionStore>>,
 }
 
 impl std::fmt::Debug for HashicorpBuilder {
@@ -67,7 +69,15 @@ impl HashicorpBuilder {
             retry: RetryPolicy::default(),
             sign_in_wait: Duration::from_secs(300),
             token: None,
+            mount_store: None,
         }
+    }
+
+    /// Where the KV version of each mount found by a lookup is kept for later processes, so
+    /// that their reads are one request (see `kv_versions` in the settings for stating them).
+    pub fn mount_store(mut self, store: Arc<dyn vault_core::SessionStore>) -> Self {
+        self.mount_store = Some(store);
+        self
     }
 
     /// The JWT auth mount path (default `vault-refs-jwt`).
@@ -139,13 +149,19 @@ impl HashicorpBuilder {
             settings.namespace.clone(),
             self.retry,
         );
+        let mounts = MountMemory::new(
+            &address,
+            &settings.namespace,
+            settings.kv_versions.clone(),
+            self.mount_store,
+        );
         let oidc = VaultApi::new(client, address, Namespace::root(), self.retry);
         let initial = self.token.map(VaultToken::unmanaged);
         Ok(HashicorpProvider {
             settings,
             vault,
             oidc,
-            mounts: MountCache::default(),
+            mounts,
             session: Session::new(initial),
             clock: self.clock,
             sign_in_wait: self.sign_in_wait,
@@ -159,7 +175,7 @@ pub struct HashicorpProvider {
     settings: HashicorpSettings,
     vault: VaultApi,
     oidc: VaultApi,
-    mounts: MountCache,
+    mounts: MountMemory,
     session: Session,
     clock: Arc<dyn Clock>,
     sign_in_wait: Duration,
@@ -304,7 +320,7 @@ impl HashicorpProvider {
     }
 
     async fn mount_version(&self, token: &SecretString, link: &KvLink) -> Result<KvVersion, Error> {
-        kv::mount_version(&self.vault, &self.mounts, token, &link.engine).await
+        Ok(self.mounts.version(&self.vault, token, link).await?.0)
     }
 
     async fn read_value(
@@ -314,8 +330,8 @@ impl HashicorpProvider {
     ) -> Result<SecretString, Error> {
         let (token, generation) = self.token(interaction).await?;
         let result = async {
-            let version = self.mount_version(&token, link).await?;
-            kv::read(&self.vault, &token, version, link)
+            self.mounts
+                .read(&self.vault, &token, link)
                 .await?
                 .value(link)
         }

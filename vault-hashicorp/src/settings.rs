@@ -8,14 +8,18 @@
 //! role = "vault-refs"                       # optional, this default
 //! namespace = ""                            # optional; default: the provider URL's namespace
 //! redirect_uri = "http://127.0.0.1:10545/"  # optional; default 10545, then 10534; port 0 = any
+//! kv_versions = { secret = 2, kv1 = 1 }     # optional: KV version per mount (one request per read)
 //! ```
 //!
 //! The Vault address is derived from the provider URL, never given twice.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::address::{AddressError, ProviderUrl};
 use crate::defaults;
+use crate::kv::KvVersion;
 use crate::namespace::{Namespace, NamespaceError};
 use crate::redirect::{LoopbackUri, RedirectError, RedirectPlan};
 
@@ -37,6 +41,9 @@ pub enum SettingsError {
     /// A name (auth path, role, client id) is empty or holds a character Vault paths cannot.
     #[error("`{0}` = `{1}` is not a valid name (use A-Z a-z 0-9 _ - . and, for paths, /)")]
     BadName(&'static str, String),
+    /// A `kv_versions` entry is not 1 or 2.
+    #[error("`kv_versions`: mount `{0}` = {1} is not a KV version (1 or 2)")]
+    KvVersion(String, i64),
 }
 
 /// The settings table as written (every key optional, unknown keys rejected).
@@ -55,6 +62,9 @@ pub struct RawSettings {
     pub namespace: Option<String>,
     /// The loopback redirect URI.
     pub redirect_uri: Option<String>,
+    /// The KV version of mounts, by mount path (`{ secret = 2, kv1 = 1 }`): reads on them
+    /// skip the mount lookup.
+    pub kv_versions: Option<BTreeMap<String, i64>>,
 }
 
 /// Checked settings of the HashiCorp integration.
@@ -72,6 +82,8 @@ pub struct HashicorpSettings {
     pub namespace: Namespace,
     /// Loopback redirect URIs to try, in order.
     pub redirect: RedirectPlan,
+    /// KV versions the admin stated, by mount path (without slashes around).
+    pub kv_versions: BTreeMap<String, KvVersion>,
 }
 
 fn check_name(key: &'static str, value: &str, slashes: bool) -> Result<String, SettingsError> {
@@ -129,6 +141,13 @@ impl RawSettings {
             }
             None => RedirectPlan::default_ports(),
         };
+        let mut kv_versions = BTreeMap::new();
+        for (mount, v) in self.kv_versions.iter().flatten() {
+            let mount = check_name("kv_versions", mount, true)?;
+            let version = KvVersion::parse(&v.to_string())
+                .ok_or_else(|| SettingsError::KvVersion(mount.clone(), *v))?;
+            kv_versions.insert(mount, version);
+        }
         Ok(HashicorpSettings {
             provider,
             client_id,
@@ -136,6 +155,7 @@ impl RawSettings {
             role,
             namespace,
             redirect,
+            kv_versions,
         })
     }
 }
@@ -165,6 +185,34 @@ mod tests {
             "namespace taken from the URL"
         );
         assert_eq!(s.redirect, RedirectPlan::default_ports());
+        assert!(s.kv_versions.is_empty());
+    }
+
+    #[test]
+    fn kv_versions_per_mount() {
+        let r: RawSettings = toml::from_str(
+            r#"
+            oidc_provider_url = "http://127.0.0.1:8200/v1/identity/oidc/provider/vault-refs"
+            client_id = "abc"
+            kv_versions = { secret = 2, kv1 = 1, "/team/kv/" = 2 }
+            "#,
+        )
+        .unwrap();
+        let s = r.check().unwrap();
+        assert_eq!(s.kv_versions["secret"], KvVersion::V2);
+        assert_eq!(s.kv_versions["kv1"], KvVersion::V1);
+        assert_eq!(s.kv_versions["team/kv"], KvVersion::V2);
+        let mut r = raw();
+        r.kv_versions = Some([("secret".to_owned(), 3)].into_iter().collect());
+        assert_eq!(
+            r.check().unwrap_err().to_string(),
+            "`kv_versions`: mount `secret` = 3 is not a KV version (1 or 2)"
+        );
+        r.kv_versions = Some([("a b".to_owned(), 2)].into_iter().collect());
+        assert!(matches!(
+            r.check(),
+            Err(SettingsError::BadName("kv_versions", _))
+        ));
     }
 
     #[test]
