@@ -39,10 +39,12 @@ mod mount_memory;
 pub mod namespace;
 mod oidc;
 mod provider;
+pub mod read_policy;
 pub mod redirect;
 mod session;
 pub mod settings;
 pub mod setup;
+pub mod setup_args;
 mod signin;
 pub mod token;
 
