@@ -30,21 +30,27 @@ struct Case {
 
 fn cases() -> Vec<(&'static str, fn() -> Case)> {
     vec![
-        ("aws", aws),
+        ("aws", || aws(true)),
+        ("aws-discover_mfa_false", || aws(false)),
         ("hashicorp", || hashicorp(false)),
         ("hashicorp-kv_version", || hashicorp(true)),
         ("azure", azure),
     ]
 }
 
-fn aws() -> Case {
+fn aws(discover_mfa: bool) -> Case {
     let v = |n| peer_var(n, "moto");
     Case {
-        name: "aws (moto, SigV4 + IAM, access keys from the environment)",
+        name: if discover_mfa {
+            "aws (moto, SigV4 + IAM, access keys from the environment, MFA discovery on)"
+        } else {
+            "aws (moto, SigV4 + IAM, access keys from the environment, discover_mfa = false)"
+        },
         config: format!(
-            "[integrations.aws]\nregion = \"{}\"\nendpoint_url = \"{}\"\n\n[secrets.db.aws]\nsecret_arn = \"{}\"\n",
+            "[integrations.aws]\nregion = \"{}\"\nendpoint_url = \"{}\"\n{}\n[secrets.db.aws]\nsecret_arn = \"{}\"\n",
             v("VAULT_TEST_AWS_REGION"),
             v("VAULT_TEST_AWS_ENDPOINT"),
+            if discover_mfa { "" } else { "discover_mfa = false\n" },
             v("VAULT_TEST_AWS_SECRET_ARN")
         ),
         env: vec![
@@ -157,23 +163,39 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
     let bin = vaultctl();
-    println!("cold_start: {} per case, {runs} runs", bin.display());
-    for (key, make) in cases() {
-        if !filter.is_empty() && !filter.iter().any(|f| key.contains(f.as_str())) {
-            continue;
+    println!(
+        "cold_start: {} per case, {runs} runs, cases interleaved",
+        bin.display()
+    );
+    // every case gets its own temp dir and config; runs alternate between the cases so that
+    // the load of a shared machine falls on all of them alike
+    let chosen: Vec<(&str, Case, PathBuf)> = cases()
+        .into_iter()
+        .filter(|(key, _)| filter.is_empty() || filter.iter().any(|f| key.contains(f.as_str())))
+        .map(|(key, make)| {
+            let case = make();
+            let dir = std::env::temp_dir().join(format!(
+                "vault-refs-cold-start-{}-{key}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            std::fs::write(dir.join("vault.toml"), &case.config).expect("config file");
+            (key, case, dir)
+        })
+        .collect();
+    for i in 0..3 {
+        for (_, case, dir) in &chosen {
+            run_once(&bin, case, dir, i);
         }
-        let case = make();
-        let dir = std::env::temp_dir().join(format!(
-            "vault-refs-cold-start-{}-{key}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(dir.join("vault.toml"), &case.config).expect("config file");
-        for i in 0..3 {
-            run_once(&bin, &case, &dir, i);
+    }
+    let mut samples: Vec<Vec<Duration>> = chosen.iter().map(|_| Vec::new()).collect();
+    for i in 0..runs {
+        for (n, (_, case, dir)) in chosen.iter().enumerate() {
+            samples[n].push(run_once(&bin, case, dir, i));
         }
-        let samples: Vec<Duration> = (0..runs).map(|i| run_once(&bin, &case, &dir, i)).collect();
-        print_percentiles(&format!("cold_start {key}: {}", case.name), samples);
-        let _ = std::fs::remove_dir_all(&dir);
+    }
+    for ((key, case, dir), s) in chosen.iter().zip(samples) {
+        print_percentiles(&format!("cold_start {key}: {}", case.name), s);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
