@@ -28,7 +28,10 @@ struct Case {
     env: Vec<(&'static str, String)>,
 }
 
-fn cases() -> Vec<(&'static str, fn() -> Case)> {
+/// A case's key (what the command-line filter matches) and how to make it.
+type CaseMaker = (&'static str, fn() -> Case);
+
+fn cases() -> Vec<CaseMaker> {
     vec![
         ("aws", || aws(true)),
         ("aws-discover_mfa_false", || aws(false)),
