@@ -37,11 +37,12 @@ fn world() -> World {
     let rt = runtime();
     let addr = peer_var("VAULT_TEST_BAO_ADDR", "openbao");
     let outcome = rt.block_on(async {
-        let c = SetupConfig::new(
+        let mut c = SetupConfig::new(
             &addr,
             SecretString::from(peer_var("VAULT_TEST_BAO_ROOT_TOKEN", "openbao")),
         )
         .unwrap();
+        c.read = vec![vault_hashicorp::read_policy::ReadPath::parse("secret/app/*").unwrap()];
         setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
             .await
             .expect("setup")

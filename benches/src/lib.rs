@@ -5,6 +5,8 @@
 //! * `resolve`: a cache-hit resolve of a 1 KB template with 10 references; 1,000 concurrent
 //!   resolves of one uncached link; 100 distinct links fetched in one resolve.
 //! * `cache_memory`: heap bytes held by the cache for 10,000 values of 64 bytes (dhat).
+//! * `cold_start`: a one-shot `vaultctl get` per provider against the local peers, a new
+//!   process per run (build `vaultctl` in release first; see the bench's doc).
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 //! the values to enter in the integration. Run `--help` for everything.
 //!
 //! ```text
-//! VAULT_TOKEN=… cargo run --example hashicorp-setup -- https://vault.example.com:8200 --dry-run
-//! VAULT_TOKEN=… cargo run --example hashicorp-setup -- https://vault.example.com:8200 -y
+//! VAULT_TOKEN=… cargo run --example hashicorp-setup -- https://vault.example.com:8200 --read 'secret/app/*' --dry-run
+//! VAULT_TOKEN=… cargo run --example hashicorp-setup -- https://vault.example.com:8200 --read 'secret/app/*' -y
 //! ```
 #![forbid(unsafe_code)]
 
@@ -13,26 +13,44 @@ use std::process::ExitCode;
 
 use vault_core::ProcessEnv;
 use vault_hashicorp::defaults;
-use vault_hashicorp::setup::{self, admin_policy, Mode, PlannedRequest, SetupConfig};
+use vault_hashicorp::setup::{self, admin_policy_for, Mode, PlannedRequest, SetupConfig};
+use vault_hashicorp::setup_args::{self, SetupArgs, USAGE};
 
 fn help() -> String {
     format!(
         r#"hashicorp-setup: prepare a HashiCorp Vault / OpenBao server for vault-refs sign-in
 
-Usage: cargo run --example hashicorp-setup -- <vault-cluster-url> [-d|--dry-run] [-y] [--help]
+{usage}
 
   <vault-cluster-url>  the URL users' browsers reach, e.g. https://vault.example.com:8200;
                        it becomes the OIDC provider's issuer
+  --read MOUNT/PATH    a KV path signed-in users may read, as written in links (repeatable):
+                       secret/app/* (a prefix), secret/app/db, team/kv/+/db; the tool looks up
+                       the mount's KV version and writes secret/data/app/* and
+                       secret/metadata/app/* for KV v2, kv1/app/* for KV v1. Nothing else is
+                       readable: no other path, nothing under sys/, identity/ or auth/.
+  --broad-read         the seed's broad policy instead (read/list everything but sys/ and
+                       auth/): every signed-in user reads every secret. Not recommended.
+  --group NAME         only members of this identity group may sign in (repeatable)
+  --entity NAME        only this identity entity may sign in (repeatable); without --group
+                       and --entity every entity of the namespace may (assignment allow_all)
+  --seed-names         the seed guide's names: client {seed_client}, JWT path {seed_jwt},
+                       role {seed_role}, policy {seed_policy}
   -d, --dry-run        print every request and send none
   -y                   do not ask before each step
   --help               this text
 
+One of --read, --broad-read or POLICY_FILE is required.
+
 Steps (each is safe to run again; a rerun keeps the client id):
-  1. create the public OIDC client (PKCE, assignments=allow_all), read its client id
+  0. check auth/<JWT_AUTH_PATH> (a mount of another type is refused), read the mount table
+     for --read, the ids of --group/--entity and write their OIDC assignment
+  1. create the public OIDC client (PKCE, the assignment or allow_all), read its client id
   2. create the OIDC provider with the cluster URL as issuer, read the issuer
-  3. enable the JWT auth method, configure it with the provider's discovery URL and default role
-  4. write the read policy (read/list everything, deny sys/* and auth/*)
-  5. create the role (bound_audiences=client id, user_claim=sub, the policy, role_type=jwt)
+  3. enable the JWT auth method, configure it with the provider's discovery URL, bound_issuer
+     and default role
+  4. write the read policy (--read paths only; or --broad-read; or POLICY_FILE)
+  5. create the role (role_type=jwt, bound_audiences=client id, user_claim=sub, the policy)
 
 Environment:
   VAULT_TOKEN        admin token (required)
@@ -44,11 +62,11 @@ Environment:
   JWT_AUTH_PATH      JWT auth mount path (default: {jwt})
   OIDC_ROLE          JWT role (default: {role})
   POLICY_NAME        read policy name (default: {policy})
-  POLICY_FILE        a file with the read policy's HCL (default policy below)
+  POLICY_FILE        a file with the read policy's HCL (instead of --read)
 
-Default read policy:
+The policy --broad-read writes:
 {policy_text}
-The least policy the admin token needs (with the default names):
+The least policy the admin token needs (with the default names and --read):
 {admin}
 At the end it prints the values for the integration, one per line
 (OIDC Provider URL, JWT Auth Path, Client Id, Role, Namespace), and a TOML snippet for the
@@ -60,40 +78,22 @@ config file's [integrations.hashicorp] table."#,
         role = defaults::ROLE,
         policy = defaults::POLICY_NAME,
         policy_text = defaults::POLICY_TEXT,
-        admin = admin_policy(
-            defaults::CLIENT_NAME,
-            defaults::JWT_AUTH_PATH,
-            defaults::ROLE,
-            defaults::POLICY_NAME
-        ),
+        usage = USAGE,
+        seed_client = defaults::SEED_CLIENT_NAME,
+        seed_jwt = defaults::SEED_JWT_AUTH_PATH,
+        seed_role = defaults::SEED_ROLE,
+        seed_policy = defaults::SEED_POLICY_NAME,
+        admin = admin_policy_for(&{
+            let mut c =
+                SetupConfig::new("https://vault.example.com", secrecy::SecretString::from(""))
+                    .expect("a valid URL");
+            c.read = vec![
+                vault_hashicorp::read_policy::ReadPath::parse("secret/app/*")
+                    .expect("a valid path"),
+            ];
+            c
+        }),
     )
-}
-
-struct Args {
-    cluster: String,
-    dry_run: bool,
-    yes: bool,
-}
-
-fn parse_args() -> Result<Option<Args>, String> {
-    let mut cluster = None;
-    let (mut dry_run, mut yes) = (false, false);
-    for a in std::env::args().skip(1) {
-        match a.as_str() {
-            "--help" | "-h" => return Ok(None),
-            "-d" | "--dry-run" => dry_run = true,
-            "-y" => yes = true,
-            s if s.starts_with('-') => return Err(format!("unknown option `{s}`")),
-            s if cluster.is_none() => cluster = Some(s.to_owned()),
-            s => return Err(format!("unexpected argument `{s}`")),
-        }
-    }
-    let cluster = cluster.ok_or("the vault cluster URL is missing")?;
-    Ok(Some(Args {
-        cluster,
-        dry_run,
-        yes,
-    }))
 }
 
 fn ask(request: &PlannedRequest) -> bool {
@@ -110,13 +110,27 @@ fn ask(request: &PlannedRequest) -> bool {
     yes
 }
 
-async fn run(args: Args) -> Result<(), (u8, String)> {
-    let mut config = SetupConfig::from_env(&args.cluster, &ProcessEnv)
+async fn run(args: SetupArgs) -> Result<(), (u8, String)> {
+    let mut config = SetupConfig::from_env_names(&args.cluster, &ProcessEnv, args.seed_names)
         .map_err(|e| (2, e.message().to_owned()))?;
     if let Some(file) = std::env::var_os("POLICY_FILE") {
         config.policy_text = std::fs::read_to_string(&file)
             .map_err(|e| (2, format!("POLICY_FILE {}: {e}", file.to_string_lossy())))?;
-        config.check().map_err(|e| (2, e.message().to_owned()))?;
+    }
+    config.read = args.read;
+    config.broad_read = args.broad_read;
+    config.groups = args.groups;
+    config.entities = args.entities;
+    config.check().map_err(|e| (2, e.message().to_owned()))?;
+    if config.broad_read {
+        eprintln!(
+            "hashicorp-setup: warning: --broad-read writes the seed's broad policy: every \
+             signed-in user may read and list every secret outside sys/ and auth/. Prefer \
+             --read MOUNT/PATH for the paths users need."
+        );
+    }
+    if config.groups.is_empty() && config.entities.is_empty() {
+        println!("Sign-in: every entity of the namespace may sign in (no --group/--entity given)");
     }
     let mode = if args.dry_run {
         Mode::DryRun
@@ -147,6 +161,10 @@ async fn run(args: Args) -> Result<(), (u8, String)> {
     if !outcome.skipped.is_empty() {
         println!("\nSkipped: {}", outcome.skipped.join("; "));
     }
+    println!(
+        "\nRead policy `{}`:\n{}",
+        config.policy_name, outcome.policy_text
+    );
     if mode == Mode::DryRun {
         println!("\nDry run: nothing was sent. The values would be:");
     } else {
@@ -159,14 +177,14 @@ async fn run(args: Args) -> Result<(), (u8, String)> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
+    let args = match setup_args::parse(std::env::args().skip(1)) {
         Ok(Some(a)) => a,
         Ok(None) => {
             println!("{}", help());
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("hashicorp-setup: {e}\n\nUsage: cargo run --example hashicorp-setup -- <vault-cluster-url> [-d|--dry-run] [-y] [--help]");
+            eprintln!("hashicorp-setup: {e}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };

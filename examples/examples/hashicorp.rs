@@ -29,18 +29,25 @@ use secrecy::SecretString;
 use vault_core::{Config, HttpRequest, MapEnv, Resolver};
 use vault_examples::demo::{peer_var, print_check, print_details, print_headers};
 use vault_hashicorp::headless::UserpassBrowser;
+use vault_hashicorp::read_policy::ReadPath;
 use vault_hashicorp::setup::{self, Mode, PlannedRequest, SetupConfig};
 use vault_hashicorp::{Namespace, VaultAddress};
 
 async fn run() -> Result<(), String> {
     let addr = peer_var("VAULT_TEST_BAO_ADDR", "openbao")?;
 
-    println!("1. The admin's setup (idempotent; `hashicorp-setup -y` does the same):");
-    let admin = SetupConfig::new(
+    println!("1. The admin's setup (idempotent; `hashicorp-setup --read 'secret/app/*' --read 'kv1/app/*' -y` does the same):");
+    let mut admin = SetupConfig::new(
         &addr,
         SecretString::from(peer_var("VAULT_TEST_BAO_ROOT_TOKEN", "openbao")?),
     )
     .map_err(|e| e.to_string())?;
+    // least privilege: users read these KV paths and nothing else (`--read` in the tool)
+    for p in ["secret/app/*", "kv1/app/*"] {
+        admin
+            .read
+            .push(ReadPath::parse(p).map_err(|e| e.to_string())?);
+    }
     let outcome = setup::run(&admin, Mode::Apply, &mut |r: &PlannedRequest| {
         println!("  {} /v1/{}", r.method, r.path);
         true

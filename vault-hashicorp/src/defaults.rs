@@ -14,7 +14,16 @@ pub const POLICY_NAME: &str = "vault-refs-read";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:10545/";
 /// The loopback redirect URI tried when the first port is taken.
 pub const FALLBACK_REDIRECT_URI: &str = "http://127.0.0.1:10534/";
-/// The default read policy: read and list everything the token can reach, nothing under
+/// `--seed-names`: the seed's OIDC client (and provider) name.
+pub const SEED_CLIENT_NAME: &str = "postman-integration-client";
+/// `--seed-names`: the seed's JWT auth method mount path.
+pub const SEED_JWT_AUTH_PATH: &str = "postman-jwt";
+/// `--seed-names`: the seed's JWT role.
+pub const SEED_ROLE: &str = "postman";
+/// `--seed-names`: the seed's read policy name.
+pub const SEED_POLICY_NAME: &str = "postman-integration-policy";
+/// The seed's broad read policy (`--broad-read` only; the default is least privilege, see
+/// [`crate::read_policy`]): read and list everything the token can reach, nothing under
 /// `sys/` or `auth/` (the `default` policy still grants what a token needs about itself).
 pub const POLICY_TEXT: &str = r#"# vault-refs: read secrets, nothing else
 path "*"      { capabilities = ["read", "list"] }

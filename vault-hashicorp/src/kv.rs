@@ -2,9 +2,7 @@
 //! cached), the right read path, version pins, and errors that tell a missing path, a denied
 //! path and a missing key apart.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
 
 use reqwest::Method;
 use secrecy::SecretString;
@@ -18,12 +16,31 @@ use crate::kv_link::KvLink;
 use crate::PROVIDER_ID;
 
 /// The version of a KV mount.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KvVersion {
     /// KV v1: `GET <mount>/<path>`, `.data` is the secret.
     V1,
     /// KV v2: `GET <mount>/data/<path>[?version=N]`, `.data.data` is the secret.
     V2,
+}
+
+impl KvVersion {
+    /// `"1"` or `"2"` (as in the mount's `options.version`, the link's `kv_version`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim() {
+            "1" => Some(KvVersion::V1),
+            "2" => Some(KvVersion::V2),
+            _ => None,
+        }
+    }
+
+    /// `1` or `2`.
+    pub fn number(self) -> u8 {
+        match self {
+            KvVersion::V1 => 1,
+            KvVersion::V2 => 2,
+        }
+    }
 }
 
 /// One read secret: its data (every key of the secret, values included). `Debug` names the
@@ -47,31 +64,6 @@ impl Drop for KvSecret {
     }
 }
 
-/// Per-mount KV version cache (keys: mount paths; one cache per provider, so per server and
-/// namespace).
-#[derive(Debug, Default)]
-pub(crate) struct MountCache(Mutex<HashMap<String, KvVersion>>);
-
-impl MountCache {
-    fn get(&self, mount: &str) -> Option<KvVersion> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(mount)
-            .copied()
-    }
-    fn put(&self, mount: &str, v: KvVersion) {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(mount.to_owned(), v);
-    }
-    /// Forgets every mount (sign-out: another identity may see other mounts).
-    pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-}
-
 fn err(kind: ErrorKind, message: String) -> Error {
     Error::new(kind, message).with_provider(PROVIDER_ID)
 }
@@ -79,20 +71,16 @@ fn err(kind: ErrorKind, message: String) -> Error {
 /// Asks `sys/internal/ui/mounts/<mount>` (allowed by Vault's `default` policy) whether the
 /// mount is KV v1 or v2. A 404 means a server too old for this endpoint: KV v1, as the Vault
 /// CLI assumes.
-pub(crate) async fn mount_version(
+/// Always asks: remembering the answer is [`crate::mount_memory`]'s job.
+pub(crate) async fn lookup_version(
     api: &VaultApi,
-    cache: &MountCache,
     token: &SecretString,
     mount: &str,
 ) -> Result<KvVersion, Error> {
-    if let Some(v) = cache.get(mount) {
-        return Ok(v);
-    }
     let what = format!("detect the KV version of mount `{mount}`");
     let url = api.url(&format!("sys/internal/ui/mounts/{mount}"))?;
     let reply = api.call(Method::GET, url, Some(token), None, &what).await?;
     if reply.status.as_u16() == 404 {
-        cache.put(mount, KvVersion::V1);
         return Ok(KvVersion::V1);
     }
     let body = reply.ok(&what)?;
@@ -117,7 +105,6 @@ pub(crate) async fn mount_version(
         Some("2") => KvVersion::V2,
         _ => KvVersion::V1,
     };
-    cache.put(mount, version);
     Ok(version)
 }
 
@@ -337,6 +324,7 @@ mod tests {
             path: "app/db".to_owned(),
             key: key.to_owned(),
             version: None,
+            kv_version: None,
         }
     }
 

@@ -1,14 +1,17 @@
-//! The locator of a KV secret: `[secrets.NAME.hashicorp]` with `engine`, `path`, `key` and an
-//! optional `version` (a KV v2 pin).
+//! The locator of a KV secret: `[secrets.NAME.hashicorp]` with `engine`, `path`, `key`, an
+//! optional `version` (a KV v2 pin) and an optional `kv_version` (the mount's KV version, `1`
+//! or `2`: when given, a read is one request, without asking the server which version the
+//! mount is).
 
 use vault_core::{Error, ErrorKind, Link, Locator};
 
 use crate::address::VaultAddress;
+use crate::kv::KvVersion;
 use crate::namespace::Namespace;
 use crate::PROVIDER_ID;
 
 /// The keys a HashiCorp link may hold.
-pub const LINK_KEYS: [&str; 4] = ["engine", "path", "key", "version"];
+pub const LINK_KEYS: [&str; 5] = ["engine", "path", "key", "version", "kv_version"];
 
 /// A checked link: which mount, which secret, which key of it, and optionally which version.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -21,6 +24,9 @@ pub struct KvLink {
     pub key: String,
     /// A pinned KV v2 version (`None`: the current one).
     pub version: Option<u64>,
+    /// The mount's KV version when the link states it (`kv_version`); not part of the
+    /// locator: it says how to read, not what.
+    pub kv_version: Option<KvVersion>,
 }
 
 fn invalid(message: String) -> Error {
@@ -70,11 +76,18 @@ impl KvLink {
                 }
             },
         };
+        let kv_version = match link.get("kv_version").map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(KvVersion::parse(v).ok_or_else(|| {
+                invalid(format!("`kv_version` = `{v}` is not a KV version (1 or 2)"))
+            })?),
+        };
         Ok(KvLink {
             engine,
             path,
             key: key.to_owned(),
             version,
+            kv_version,
         })
     }
 
@@ -134,6 +147,13 @@ mod tests {
         let pinned = KvLink::from_link(&link().with("version", "2")).unwrap();
         assert_eq!(pinned.version, Some(2));
         assert_ne!(loc, pinned.locator(&a, &Namespace::root()));
+        let known = KvLink::from_link(&link().with("kv_version", "2")).unwrap();
+        assert_eq!(known.kv_version, Some(KvVersion::V2));
+        assert_eq!(
+            loc,
+            known.locator(&a, &Namespace::root()),
+            "how to read is not what is read"
+        );
     }
 
     #[test]
@@ -160,6 +180,8 @@ mod tests {
             ("engine", "a?b"),
             ("version", "0"),
             ("version", "v2"),
+            ("kv_version", "3"),
+            ("kv_version", "v2"),
         ] {
             let e = KvLink::from_link(&link().with(k, v)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidLink);

@@ -22,6 +22,7 @@
 //! path = "app/db"            # the secret in it
 //! key = "password"           # the key in the secret
 //! version = 2                # optional: pin a KV v2 version
+//! kv_version = 2             # optional: the mount's KV version (one request per read)
 //! ```
 //!
 //! Public modules: [`settings`], [`address`], [`namespace`], [`redirect`], [`kv_link`],
@@ -44,15 +45,18 @@ mod jwt_login;
 mod kv;
 pub mod kv_link;
 mod login;
+mod mount_memory;
 pub mod namespace;
 mod oidc;
 mod oidc_auth;
 mod provider;
+pub mod read_policy;
 pub mod redirect;
 mod saved_session;
 mod session;
 pub mod settings;
 pub mod setup;
+pub mod setup_args;
 mod signin;
 mod tls;
 pub mod token;

@@ -21,9 +21,10 @@ use crate::cli_token;
 use crate::credential;
 use crate::http::{self, VaultApi};
 use crate::jwt_login;
-use crate::kv::{self, KvVersion, MountCache};
+use crate::kv::{self, KvVersion};
 use crate::kv_link::KvLink;
 use crate::login;
+use crate::mount_memory::MountMemory;
 use crate::namespace::Namespace;
 use crate::oidc_auth;
 use crate::saved_session::SavedSession;
@@ -71,6 +72,7 @@ pub struct HashicorpBuilder {
     token: Option<SecretString>,
     env: MapEnv,
     store: Option<Arc<dyn SessionStore>>,
+    mount_store: Option<Arc<dyn vault_core::SessionStore>>,
 }
 
 impl std::fmt::Debug for HashicorpBuilder {
@@ -98,6 +100,7 @@ impl HashicorpBuilder {
             token: None,
             env: MapEnv::new(),
             store: None,
+            mount_store: None,
         }
     }
 
@@ -131,6 +134,14 @@ impl HashicorpBuilder {
     /// the provider is built, and removes it on sign-out or when Vault refuses it.
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Where the KV version of each mount found by a lookup is kept for later processes, so
+    /// that their reads are one request (see `kv_versions` in the settings for stating them).
+    /// [`session_store`](Self::session_store) sets it too, when this is not called.
+    pub fn mount_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.mount_store = Some(store);
         self
     }
 
@@ -211,6 +222,12 @@ impl HashicorpBuilder {
             self.retry,
         )
         .with_body_deadline(self.timeout);
+        let mounts = MountMemory::new(
+            &address,
+            &settings.namespace,
+            settings.kv_versions.clone(),
+            self.mount_store.or_else(|| self.store.clone()),
+        );
         let oidc = VaultApi::new(client, address, Namespace::root(), self.retry)
             .with_body_deadline(self.timeout);
         let saved = self.store.map(|store| SavedSession::new(store, &settings));
@@ -229,7 +246,7 @@ impl HashicorpBuilder {
             settings,
             vault,
             oidc,
-            mounts: MountCache::default(),
+            mounts,
             session,
             clock: self.clock,
             sign_in_wait: self.sign_in_wait,
@@ -245,7 +262,7 @@ pub struct HashicorpProvider {
     settings: HashicorpSettings,
     vault: VaultApi,
     oidc: VaultApi,
-    mounts: MountCache,
+    mounts: MountMemory,
     session: Session,
     clock: Arc<dyn Clock>,
     sign_in_wait: Duration,
@@ -583,7 +600,7 @@ impl HashicorpProvider {
     }
 
     async fn mount_version(&self, token: &SecretString, link: &KvLink) -> Result<KvVersion, Error> {
-        kv::mount_version(&self.vault, &self.mounts, token, &link.engine).await
+        Ok(self.mounts.version(&self.vault, token, link).await?.0)
     }
 
     async fn read_value(
@@ -595,8 +612,8 @@ impl HashicorpProvider {
         loop {
             let (token, generation) = self.token(interaction).await?;
             let result = async {
-                let version = self.mount_version(&token, link).await?;
-                kv::read(&self.vault, &token, version, link)
+                self.mounts
+                    .read(&self.vault, &token, link)
                     .await?
                     .value(link)
             }

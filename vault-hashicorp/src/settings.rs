@@ -17,6 +17,7 @@
 //! role_id = "…"             # approle (or role_id_file / role_id_env)
 //! secret_id_file = "/run/secrets/vault-secret-id"   # approle (or secret_id_env)
 //! jwt_file = "/var/run/ci/oidc-token"               # jwt, kubernetes (or jwt_env)
+//! kv_versions = { secret = 2, kv1 = 1 }     # optional: KV version per mount (one request per read)
 //! ```
 //!
 //! Where a key is absent the Vault CLI's conventions apply: `VAULT_ADDR`, `VAULT_NAMESPACE`,
@@ -25,6 +26,7 @@
 //! without `auth_method`, the method is `token`: an empty table with `VAULT_ADDR` set behaves
 //! like the `vault` CLI.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use secrecy::ExposeSecret;
@@ -34,6 +36,7 @@ use vault_core::{Environment, MapEnv};
 
 use crate::address::{AddressError, ProviderUrl, VaultAddress};
 use crate::defaults;
+use crate::kv::KvVersion;
 use crate::namespace::{Namespace, NamespaceError};
 use crate::redirect::{LoopbackUri, RedirectError, RedirectPlan};
 
@@ -71,6 +74,9 @@ pub enum SettingsError {
     /// Two keys that exclude each other, or a key the method does not use.
     #[error("{0}")]
     Conflict(String),
+    /// A `kv_versions` entry is not 1 or 2.
+    #[error("`kv_versions`: mount `{0}` = {1} is not a KV version (1 or 2)")]
+    KvVersion(String, i64),
 }
 
 /// The settings table as written (every key optional, unknown keys rejected).
@@ -109,6 +115,9 @@ pub struct RawSettings {
     pub jwt_file: Option<String>,
     /// JWT: a variable holding the JWT.
     pub jwt_env: Option<String>,
+    /// The KV version of mounts, by mount path (`{ secret = 2, kv1 = 1 }`): reads on them
+    /// skip the mount lookup.
+    pub kv_versions: Option<BTreeMap<String, i64>>,
 }
 
 /// The auth method names of `auth_method`.
@@ -284,6 +293,8 @@ pub struct HashicorpSettings {
     pub namespace: Namespace,
     /// How the token is obtained.
     pub auth: AuthSettings,
+    /// KV versions the admin stated, by mount path (without slashes around).
+    pub kv_versions: BTreeMap<String, KvVersion>,
 }
 
 impl HashicorpSettings {
@@ -539,7 +550,20 @@ impl RawSettings {
             address,
             namespace,
             auth,
+            kv_versions: self.kv_versions()?,
         })
+    }
+
+    /// The checked `kv_versions` table.
+    fn kv_versions(&self) -> Result<BTreeMap<String, KvVersion>, SettingsError> {
+        let mut kv_versions = BTreeMap::new();
+        for (mount, v) in self.kv_versions.iter().flatten() {
+            let mount = check_name("kv_versions", mount, true)?;
+            let version = KvVersion::parse(&v.to_string())
+                .ok_or_else(|| SettingsError::KvVersion(mount.clone(), *v))?;
+            kv_versions.insert(mount, version);
+        }
+        Ok(kv_versions)
     }
 
     /// The seed's flow: everything comes from the provider URL.
@@ -594,6 +618,7 @@ impl RawSettings {
             }
             None => RedirectPlan::default_ports(),
         };
+        let kv_versions = self.kv_versions()?;
         Ok(HashicorpSettings {
             address: provider.address().clone(),
             namespace,
@@ -604,6 +629,7 @@ impl RawSettings {
                 role,
                 redirect,
             }),
+            kv_versions,
         })
     }
 }
@@ -635,6 +661,33 @@ mod tests {
         );
         assert_eq!(s.address.as_str(), "http://127.0.0.1:8200");
         assert_eq!(o.redirect, RedirectPlan::default_ports());
+    }
+
+    #[test]
+    fn kv_versions_per_mount() {
+        let r: RawSettings = toml::from_str(
+            r#"
+            oidc_provider_url = "http://127.0.0.1:8200/v1/identity/oidc/provider/vault-refs"
+            client_id = "abc"
+            kv_versions = { secret = 2, kv1 = 1, "/team/kv/" = 2 }
+            "#,
+        )
+        .unwrap();
+        let s = r.check().unwrap();
+        assert_eq!(s.kv_versions["secret"], KvVersion::V2);
+        assert_eq!(s.kv_versions["kv1"], KvVersion::V1);
+        assert_eq!(s.kv_versions["team/kv"], KvVersion::V2);
+        let mut r = raw();
+        r.kv_versions = Some([("secret".to_owned(), 3)].into_iter().collect());
+        assert_eq!(
+            r.check().unwrap_err().to_string(),
+            "`kv_versions`: mount `secret` = 3 is not a KV version (1 or 2)"
+        );
+        r.kv_versions = Some([("a b".to_owned(), 2)].into_iter().collect());
+        assert!(matches!(
+            r.check(),
+            Err(SettingsError::BadName("kv_versions", _))
+        ));
     }
 
     #[test]

@@ -4,19 +4,28 @@
 //!
 //! Steps, in the namespace `VAULT_NAMESPACE` (header, never a path prefix):
 //!
-//! 1. `POST identity/oidc/client/<client>`: a public client (PKCE), `assignments=allow_all`,
-//!    the loopback redirect URIs; then `GET` it for its `client_id` (an update keeps the id).
+//! 0. Reads that fail before anything is written: `GET sys/auth/<jwt path>` (a mount of
+//!    another type there is refused, never reconfigured), `GET sys/mounts` to find the mount
+//!    and KV version of each `--read` path ([`crate::read_policy`]), and the ids of the
+//!    `--group`/`--entity` names (`GET identity/group/name/<g>`, `identity/entity/name/<e>`);
+//!    with groups or entities, `POST identity/oidc/assignment/<client>` holding their ids.
+//! 1. `POST identity/oidc/client/<client>`: a public client (PKCE), assigned to those groups
+//!    and entities (else `allow_all`: every entity of the namespace may sign in), the
+//!    loopback redirect URIs; then `GET` it for its `client_id` (an update keeps the id).
 //! 2. `POST identity/oidc/provider/<client>` with the cluster URL as issuer and the client id
 //!    allowed (client ids already allowed are kept); then `GET` it for the issuer.
 //! 3. `POST sys/auth/<jwt path> {type: jwt}` (already enabled is fine), then
-//!    `POST auth/<jwt path>/config` with the provider's discovery URL and the default role.
-//!    The provider must exist first: Vault fetches the discovery document right away.
-//! 4. `PUT sys/policies/acl/<policy>`: read and list everything but `sys/` and `auth/`.
-//! 5. `POST auth/<jwt path>/role/<role>`: `role_type=jwt`, `bound_audiences=<client id>`,
-//!    `user_claim=sub`, the policy.
+//!    `POST auth/<jwt path>/config` with the provider's discovery URL, `bound_issuer` and the
+//!    default role. The provider must exist first: Vault fetches the discovery document
+//!    right away.
+//! 4. `PUT sys/policies/acl/<policy>`: least privilege by default, `read` on the named KV
+//!    paths only; the seed's broad policy (read and list everything but `sys/` and `auth/`)
+//!    only when asked for ([`SetupConfig::broad_read`]); or the admin's own text.
+//! 5. `POST auth/<jwt path>/role/<role>`: `role_type=jwt`, bound by claims (`aud` = the
+//!    client id, `iss` through the config's `bound_issuer`), `user_claim=sub`, the policy.
 //!
 //! Every step is idempotent, so a rerun is safe. The least the admin token needs is
-//! [`admin_policy`] (`sudo` on `sys/auth/<jwt path>` is what enabling an auth method asks).
+//! [`admin_policy_for`] (`sudo` on `sys/auth/<jwt path>` is what enabling an auth method asks).
 
 use std::fmt;
 
@@ -29,6 +38,7 @@ use crate::address::VaultAddress;
 use crate::defaults;
 use crate::http::{self, vault_errors, VaultApi};
 use crate::namespace::Namespace;
+use crate::read_policy::{self, ReadPath};
 use crate::redirect::LoopbackUri;
 use crate::PROVIDER_ID;
 use vault_core::RetryPolicy;
@@ -54,8 +64,19 @@ pub struct SetupConfig {
     pub role: String,
     /// The read policy's name (`POLICY_NAME`).
     pub policy_name: String,
-    /// The read policy's HCL text (`POLICY_FILE` in the CLI).
+    /// The admin's own policy HCL text (`POLICY_FILE` in the CLI); empty: the tool writes
+    /// one from `read` (or the broad one with `broad_read`).
     pub policy_text: String,
+    /// The KV paths users may read (`--read MOUNT/PATH`, logical paths).
+    pub read: Vec<ReadPath>,
+    /// The seed's broad policy instead (`--broad-read`): read and list everything but `sys/`
+    /// and `auth/`. Not least privilege; the CLI warns.
+    pub broad_read: bool,
+    /// Groups whose members may sign in (`--group`, names); with `entities` empty too,
+    /// every entity may (`allow_all`).
+    pub groups: Vec<String>,
+    /// Entities that may sign in (`--entity`, names).
+    pub entities: Vec<String>,
 }
 
 impl fmt::Debug for SetupConfig {
@@ -70,6 +91,10 @@ impl fmt::Debug for SetupConfig {
             .field("jwt_auth_path", &self.jwt_auth_path)
             .field("role", &self.role)
             .field("policy_name", &self.policy_name)
+            .field("read", &self.read)
+            .field("broad_read", &self.broad_read)
+            .field("groups", &self.groups)
+            .field("entities", &self.entities)
             .finish_non_exhaustive()
     }
 }
@@ -112,14 +137,39 @@ impl SetupConfig {
             jwt_auth_path: defaults::JWT_AUTH_PATH.into(),
             role: defaults::ROLE.into(),
             policy_name: defaults::POLICY_NAME.into(),
-            policy_text: defaults::POLICY_TEXT.into(),
+            policy_text: String::new(),
+            read: Vec::new(),
+            broad_read: false,
+            groups: Vec::new(),
+            entities: Vec::new(),
         })
+    }
+
+    /// The names of the seed's guide (`--seed-names`): client and provider
+    /// `postman-integration-client`, JWT auth path `postman-jwt`, role `postman`, policy
+    /// `postman-integration-policy`, so an admin who followed it gets the same objects.
+    pub fn with_seed_names(mut self) -> Self {
+        self.client_name = defaults::SEED_CLIENT_NAME.into();
+        self.jwt_auth_path = defaults::SEED_JWT_AUTH_PATH.into();
+        self.role = defaults::SEED_ROLE.into();
+        self.policy_name = defaults::SEED_POLICY_NAME.into();
+        self
     }
 
     /// From the environment: `VAULT_TOKEN` (required), `VAULT_ADDR`, `VAULT_NAMESPACE`,
     /// `OIDC_CLIENT_NAME`, `REDIRECT_URI`, `JWT_AUTH_PATH`, `OIDC_ROLE`, `POLICY_NAME` (the
     /// policy text is left at its default: the CLI reads `POLICY_FILE`).
     pub fn from_env(cluster_url: &str, env: &dyn Environment) -> Result<Self, Error> {
+        Self::from_env_names(cluster_url, env, false)
+    }
+
+    /// [`from_env`](Self::from_env), starting from the seed's names when `seed_names` (the
+    /// environment's names still win).
+    pub fn from_env_names(
+        cluster_url: &str,
+        env: &dyn Environment,
+        seed_names: bool,
+    ) -> Result<Self, Error> {
         let var = |k: &str| {
             env.var(k)
                 .map(|v| v.expose_secret().trim().to_owned())
@@ -130,6 +180,9 @@ impl SetupConfig {
             .filter(|t| !t.expose_secret().trim().is_empty())
             .ok_or_else(|| cfg_err("VAULT_TOKEN is not set: give an admin token (see --help for the policy it needs)"))?;
         let mut c = SetupConfig::new(cluster_url, token)?;
+        if seed_names {
+            c = c.with_seed_names();
+        }
         if let Some(a) = var("VAULT_ADDR") {
             c.api_address =
                 VaultAddress::parse(&a).map_err(|e| cfg_err(format!("VAULT_ADDR: {e}")))?;
@@ -148,6 +201,9 @@ impl SetupConfig {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect();
+            for u in &c.redirect_uris {
+                LoopbackUri::parse(u).map_err(|e| cfg_err(format!("REDIRECT_URI: {e}")))?;
+            }
         }
         if let Some(v) = var("JWT_AUTH_PATH") {
             c.jwt_auth_path = name("JWT_AUTH_PATH", &v, true)?;
@@ -158,7 +214,6 @@ impl SetupConfig {
         if let Some(v) = var("POLICY_NAME") {
             c.policy_name = name("POLICY_NAME", &v, false)?;
         }
-        c.check()?;
         Ok(c)
     }
 
@@ -174,10 +229,23 @@ impl SetupConfig {
         for u in &self.redirect_uris {
             LoopbackUri::parse(u).map_err(|e| cfg_err(e.to_string()))?;
         }
-        if self.policy_text.trim().is_empty() {
-            return Err(cfg_err("the policy text is empty"));
+        for g in &self.groups {
+            name("--group", g, false)?;
         }
-        Ok(())
+        for e in &self.entities {
+            name("--entity", e, false)?;
+        }
+        let custom = !self.policy_text.trim().is_empty();
+        match (custom, self.broad_read, !self.read.is_empty()) {
+            (false, false, false) => Err(cfg_err(
+                "name the KV paths users may read with --read MOUNT/PATH (repeatable, e.g. \
+                 --read secret/app/*), or ask for the seed's broad policy with --broad-read",
+            )),
+            (true, false, false) | (false, true, false) | (false, false, true) => Ok(()),
+            _ => Err(cfg_err(
+                "--read, --broad-read and a policy file (POLICY_FILE) exclude each other",
+            )),
+        }
     }
 
     /// The OIDC provider URL users will enter (known before the provider exists).
@@ -194,7 +262,40 @@ impl SetupConfig {
     }
 }
 
-/// The least policy the admin token running the setup needs, for these names.
+/// The least policy the admin token needs to run the setup `config` describes: the
+/// [`admin_policy`] of its names, plus reading the mount table for `--read` and the named
+/// groups and entities, and writing their OIDC assignment.
+pub fn admin_policy_for(config: &SetupConfig) -> String {
+    let mut p = admin_policy(
+        &config.client_name,
+        &config.jwt_auth_path,
+        &config.role,
+        &config.policy_name,
+    );
+    if !config.read.is_empty() {
+        p.push_str("path \"sys/mounts\"                          { capabilities = [\"read\"] }\n");
+    }
+    for g in &config.groups {
+        p.push_str(&format!(
+            "path \"identity/group/name/{g}\" {{ capabilities = [\"read\"] }}\n"
+        ));
+    }
+    for e in &config.entities {
+        p.push_str(&format!(
+            "path \"identity/entity/name/{e}\" {{ capabilities = [\"read\"] }}\n"
+        ));
+    }
+    if !config.groups.is_empty() || !config.entities.is_empty() {
+        p.push_str(&format!(
+            "path \"identity/oidc/assignment/{}\" {{ capabilities = [\"create\", \"read\", \"update\"] }}\n",
+            config.client_name
+        ));
+    }
+    p
+}
+
+/// The least policy the admin token running the setup needs, for these names (without the
+/// reads `--read`, `--group` and `--entity` add: see [`admin_policy_for`]).
 pub fn admin_policy(
     client_name: &str,
     jwt_auth_path: &str,
@@ -205,7 +306,7 @@ pub fn admin_policy(
         r#"# vault-refs setup: the least an admin token needs to run hashicorp-setup
 path "identity/oidc/client/{client_name}"   {{ capabilities = ["create", "read", "update"] }}
 path "identity/oidc/provider/{client_name}" {{ capabilities = ["create", "read", "update"] }}
-path "sys/auth/{jwt_auth_path}"             {{ capabilities = ["create", "update", "sudo"] }}
+path "sys/auth/{jwt_auth_path}"             {{ capabilities = ["create", "read", "update", "sudo"] }}
 path "auth/{jwt_auth_path}/config"          {{ capabilities = ["create", "update"] }}
 path "auth/{jwt_auth_path}/role/{role}"     {{ capabilities = ["create", "update"] }}
 path "sys/policies/acl/{policy_name}"       {{ capabilities = ["create", "update"] }}
@@ -276,6 +377,8 @@ pub struct SetupOutcome {
     pub namespace: String,
     /// Write steps the host declined.
     pub skipped: Vec<String>,
+    /// The read policy's text as written (or, in a dry run, as it would be).
+    pub policy_text: String,
 }
 
 impl SetupOutcome {
@@ -391,6 +494,75 @@ pub async fn run(
     let client_path = format!("identity/oidc/client/{}", c.client_name);
     let provider_path = format!("identity/oidc/provider/{}", c.client_name);
 
+    // 0. reads first: nothing is written when one of them fails
+    let read_auth = PlannedRequest {
+        step: format!("check what is mounted at `auth/{}`", c.jwt_auth_path),
+        method: "GET",
+        path: format!("sys/auth/{}", c.jwt_auth_path),
+        body: None,
+        writes: false,
+    };
+    if let Sent::Body(b) = r.send(read_auth, Some("No auth engine")).await? {
+        let kind = b
+            .pointer("/data/type")
+            .or_else(|| b.get("type"))
+            .and_then(Value::as_str);
+        if let Some(kind) = kind.filter(|k| *k != "jwt") {
+            return Err(cfg_err(format!(
+                "`auth/{}` is already a `{}` auth method: the setup does not reconfigure a mount \
+                 of another type (choose another JWT_AUTH_PATH)",
+                c.jwt_auth_path,
+                http::short(kind)
+            )));
+        }
+    }
+    let policy_text = if !c.policy_text.trim().is_empty() {
+        c.policy_text.clone()
+    } else if c.broad_read {
+        defaults::POLICY_TEXT.to_owned()
+    } else {
+        let list = PlannedRequest {
+            step: "read the mount table (the mount and KV version of each --read path)".into(),
+            method: "GET",
+            path: "sys/mounts".into(),
+            body: None,
+            writes: false,
+        };
+        let reads = match r.send(list, None).await? {
+            Sent::Body(b) => {
+                let table = read_policy::mounts(&b);
+                c.read
+                    .iter()
+                    .map(|p| read_policy::resolve(p, &table))
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            _ => c.read.iter().map(read_policy::assume).collect(),
+        };
+        read_policy::policy_text(&reads)
+    };
+    let group_ids = lookup_ids(&mut r, "group", &c.groups).await?;
+    let entity_ids = lookup_ids(&mut r, "entity", &c.entities).await?;
+    let assignments = if c.groups.is_empty() && c.entities.is_empty() {
+        json!(["allow_all"])
+    } else {
+        r.send(
+            PlannedRequest {
+                step: format!(
+                    "assign the OIDC client to {} group(s) and {} entit(y/ies)",
+                    c.groups.len(),
+                    c.entities.len()
+                ),
+                method: "POST",
+                path: format!("identity/oidc/assignment/{}", c.client_name),
+                body: Some(json!({ "group_ids": group_ids, "entity_ids": entity_ids })),
+                writes: true,
+            },
+            None,
+        )
+        .await?;
+        json!([c.client_name])
+    };
+
     // 1. the public OIDC client
     r.send(
         PlannedRequest {
@@ -402,7 +574,7 @@ pub async fn run(
             path: client_path.clone(),
             body: Some(json!({
                 "redirect_uris": c.redirect_uris,
-                "assignments": ["allow_all"],
+                "assignments": assignments,
                 "key": "default",
                 "client_type": "public",
                 "id_token_ttl": "30m",
@@ -507,7 +679,11 @@ pub async fn run(
             ),
             method: "POST",
             path: format!("auth/{}/config", c.jwt_auth_path),
-            body: Some(json!({ "oidc_discovery_url": issuer, "default_role": c.role })),
+            body: Some(json!({
+                "oidc_discovery_url": issuer,
+                "bound_issuer": issuer,
+                "default_role": c.role,
+            })),
             writes: true,
         },
         None,
@@ -520,7 +696,7 @@ pub async fn run(
             step: format!("write the read policy `{}`", c.policy_name),
             method: "PUT",
             path: format!("sys/policies/acl/{}", c.policy_name),
-            body: Some(json!({ "policy": c.policy_text })),
+            body: Some(json!({ "policy": policy_text })),
             writes: true,
         },
         None,
@@ -553,7 +729,37 @@ pub async fn run(
         role: c.role.clone(),
         namespace: c.namespace.as_str().to_owned(),
         skipped: r.skipped,
+        policy_text,
     })
+}
+
+/// The ids of the named groups or entities (`kind`), in order; placeholders in a dry run.
+async fn lookup_ids(
+    r: &mut Runner<'_>,
+    kind: &str,
+    names: &[String],
+) -> Result<Vec<String>, Error> {
+    let mut ids = Vec::new();
+    for n in names {
+        let req = PlannedRequest {
+            step: format!("find the id of the {kind} `{n}`"),
+            method: "GET",
+            path: format!("identity/{kind}/name/{n}"),
+            body: None,
+            writes: false,
+        };
+        match r.send(req.clone(), None).await {
+            Ok(Sent::Body(b)) => ids.push(field(&b, "/data/id", &req.step)?),
+            Ok(_) => ids.push(format!("<id of {kind} {n}>")),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(cfg_err(format!(
+                    "there is no {kind} named `{n}` in this namespace"
+                )))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(ids)
 }
 
 #[cfg(test)]
@@ -596,6 +802,60 @@ mod tests {
     }
 
     #[test]
+    fn the_policy_choice_is_explicit() {
+        let mut c = SetupConfig::new("http://127.0.0.1:8200", SecretString::from("t")).unwrap();
+        let e = c.check().unwrap_err();
+        assert!(e.message().contains("--read MOUNT/PATH"), "{e}");
+        assert!(e.message().contains("--broad-read"), "{e}");
+        c.broad_read = true;
+        c.check().unwrap();
+        c.read = vec![ReadPath::parse("secret/app/*").unwrap()];
+        assert!(c
+            .check()
+            .unwrap_err()
+            .message()
+            .contains("exclude each other"));
+        c.broad_read = false;
+        c.check().unwrap();
+        c.groups = vec!["a b".into()];
+        assert!(c.check().unwrap_err().message().contains("--group"));
+    }
+
+    #[test]
+    fn seed_names_and_the_admin_policy_for_them() {
+        let env = MapEnv::new().with("VAULT_TOKEN", "t");
+        let mut c = SetupConfig::from_env_names("http://127.0.0.1:8200", &env, true).unwrap();
+        assert_eq!(
+            (
+                c.client_name.as_str(),
+                c.jwt_auth_path.as_str(),
+                c.role.as_str(),
+                c.policy_name.as_str()
+            ),
+            (
+                "postman-integration-client",
+                "postman-jwt",
+                "postman",
+                "postman-integration-policy"
+            )
+        );
+        let env = env.with("OIDC_ROLE", "mine");
+        let named = SetupConfig::from_env_names("http://127.0.0.1:8200", &env, true).unwrap();
+        assert_eq!(named.role, "mine", "the environment's names still win");
+        c.read = vec![ReadPath::parse("secret/app/*").unwrap()];
+        c.entities = vec!["alice".into()];
+        let p = admin_policy_for(&c);
+        assert!(p.contains(r#"path "sys/auth/postman-jwt""#), "{p}");
+        assert!(p.contains(r#"path "sys/mounts""#), "{p}");
+        assert!(p.contains(r#"path "identity/entity/name/alice""#), "{p}");
+        assert!(
+            p.contains(r#"path "identity/oidc/assignment/postman-integration-client""#),
+            "{p}"
+        );
+        assert!(!p.contains("identity/group/"), "{p}");
+    }
+
+    #[test]
     fn outcome_prints_labels_and_toml() {
         let o = SetupOutcome {
             oidc_provider_url: "http://a/v1/identity/oidc/provider/vault-refs".into(),
@@ -604,6 +864,7 @@ mod tests {
             role: "vault-refs".into(),
             namespace: String::new(),
             skipped: vec![],
+            policy_text: String::new(),
         };
         let lines = o.labelled_lines();
         for label in [
@@ -625,7 +886,9 @@ mod tests {
     #[tokio::test]
     async fn dry_run_sends_nothing_and_lists_every_request() {
         // port 9 (discard) on loopback: nothing answers, so any request sent would fail
-        let c = SetupConfig::new("http://127.0.0.1:9", SecretString::from("t")).unwrap();
+        let mut c = SetupConfig::new("http://127.0.0.1:9", SecretString::from("t")).unwrap();
+        c.read = vec![ReadPath::parse("secret/app/*").unwrap()];
+        c.groups = vec!["devs".into()];
         let mut seen = Vec::new();
         let mut confirm = |r: &PlannedRequest| {
             seen.push(r.to_string());
@@ -633,8 +896,20 @@ mod tests {
         };
         let o = run(&c, Mode::DryRun, &mut confirm).await.unwrap();
         assert_eq!(o.client_id, "<client_id>");
-        assert_eq!(seen.len(), 8, "{seen:#?}");
-        assert!(seen[0].starts_with("POST /v1/identity/oidc/client/vault-refs"));
+        assert_eq!(seen.len(), 12, "{seen:#?}");
+        assert!(seen[0].starts_with("GET /v1/sys/auth/vault-refs-jwt"));
+        assert!(seen[1].starts_with("GET /v1/sys/mounts"));
+        assert!(seen[2].starts_with("GET /v1/identity/group/name/devs"));
+        assert!(seen[3].starts_with("POST /v1/identity/oidc/assignment/vault-refs"));
+        assert!(seen[3].contains("<id of group devs>"), "{}", seen[3]);
+        assert!(seen[4].starts_with("POST /v1/identity/oidc/client/vault-refs"));
+        assert!(
+            seen[4].contains(r#""assignments":["vault-refs"]"#),
+            "{}",
+            seen[4]
+        );
+        assert!(o.policy_text.contains(r#"path "secret/data/app/*""#));
+        assert!(!o.policy_text.contains(r#"path "*""#));
         assert!(seen
             .iter()
             .any(|s| s.starts_with("PUT /v1/sys/policies/acl/vault-refs-read")));

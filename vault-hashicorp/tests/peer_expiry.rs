@@ -70,6 +70,7 @@ async fn a_token_revoked_on_the_server_is_an_expired_session() {
     c.jwt_auth_path = format!("{names}-jwt");
     c.role = names.into();
     c.policy_name = format!("{names}-read");
+    c.read = vec![vault_hashicorp::read_policy::ReadPath::parse("kv1/app/*").unwrap()];
     let outcome = setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
         .await
         .unwrap();

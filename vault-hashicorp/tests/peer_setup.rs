@@ -10,7 +10,8 @@ use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use vault_core::Provider;
-use vault_hashicorp::setup::{self, admin_policy, Mode, PlannedRequest, SetupConfig};
+use vault_hashicorp::read_policy::ReadPath;
+use vault_hashicorp::setup::{self, admin_policy_for, Mode, PlannedRequest, SetupConfig};
 
 fn config(token: SecretString, names: &str) -> SetupConfig {
     let mut c = SetupConfig::new(&addr(), token).unwrap();
@@ -18,18 +19,14 @@ fn config(token: SecretString, names: &str) -> SetupConfig {
     c.jwt_auth_path = format!("{names}-jwt");
     c.role = names.to_owned();
     c.policy_name = format!("{names}-read");
+    c.read = vec![ReadPath::parse("secret/app/*").unwrap()];
     c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_with_the_minimum_admin_policy_is_idempotent_and_works() {
     let names = "vr-min-policy";
-    let policy = admin_policy(
-        names,
-        &format!("{names}-jwt"),
-        names,
-        &format!("{names}-read"),
-    );
+    let policy = admin_policy_for(&config(root_token(), names));
     let (s, b) = root_call(
         Method::PUT,
         "sys/policies/acl/vr-setup-admin",
@@ -57,7 +54,7 @@ async fn setup_with_the_minimum_admin_policy_is_idempotent_and_works() {
     let first = setup::run(&c, Mode::Apply, &mut confirm)
         .await
         .expect("setup with the minimum policy");
-    assert_eq!(asked.len(), 8);
+    assert_eq!(asked.len(), 10);
     let second = setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
         .await
         .expect("rerun");
@@ -105,7 +102,7 @@ async fn dry_run_sends_nothing() {
         true
     };
     let o = setup::run(&c, Mode::DryRun, &mut confirm).await.unwrap();
-    assert_eq!(shown.len(), 8);
+    assert_eq!(shown.len(), 10);
     assert!(shown
         .iter()
         .all(|s| !s.contains(root_token().expose_secret())));

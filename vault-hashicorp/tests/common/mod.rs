@@ -75,6 +75,8 @@ async fn run_setup_owned(ns: String) -> SetupOutcome {
 async fn run_setup(ns: &str) -> SetupOutcome {
     let mut c = SetupConfig::new(&addr(), root_token()).unwrap();
     c.namespace = vault_hashicorp::Namespace::parse(ns).unwrap();
+    // the seed's broad policy: these tests read many paths (least privilege: peer_least_privilege.rs)
+    c.broad_read = true;
     let mut yes = |_: &PlannedRequest| true;
     setup::run(&c, Mode::Apply, &mut yes)
         .await
