@@ -159,6 +159,9 @@ impl IntegrationSettings {
 pub struct Config {
     /// Cache settings.
     pub cache: CacheConfig,
+    /// `[cache] persist`: keep fetched values in the encrypted store between runs
+    /// ([`crate::persist`]). Off by default.
+    pub persist_values: bool,
     /// Settings of each integration, by provider id.
     pub integrations: BTreeMap<ProviderId, IntegrationSettings>,
     /// The secrets.
@@ -284,6 +287,7 @@ impl<'t> Parser<'t> {
         let shared: std::sync::Arc<str> = self.text.into();
         let mut config = Config {
             cache: CacheConfig::default(),
+            persist_values: false,
             integrations: BTreeMap::new(),
             vault: Vault::new(),
             link_offsets: Vec::new(),
@@ -294,7 +298,10 @@ impl<'t> Parser<'t> {
         let mut plain = plain;
         for (key, value) in root.get_ref().iter() {
             match key.get_ref().as_ref() {
-                "cache" => self.cache(value, &mut config.cache)?,
+                "cache" => {
+                    config.persist_values = self.cache_persist(value)?;
+                    self.cache(value, &mut config.cache)?
+                }
                 "integrations" => {
                     let table = self.table(value, "`integrations`")?;
                     for (id_key, section) in table.iter() {
@@ -369,6 +376,7 @@ impl<'t> Parser<'t> {
                     }
                     cache.ttl = CacheConfig::with_ttl_minutes(minutes).ttl;
                 }
+                "persist" => {} // read by `cache_persist`
                 "max_entries" => {
                     cache.capacity = usize::try_from(int("max_entries")?)
                         .ok()
@@ -379,13 +387,25 @@ impl<'t> Parser<'t> {
                     return Err(self.err(
                         key.span(),
                         format!(
-                        "unknown key `{other}` in [cache]; expected `ttl_minutes` or `max_entries`"
+                        "unknown key `{other}` in [cache]; expected `ttl_minutes`, `max_entries` or `persist`"
                     ),
                     ))
                 }
             }
         }
         Ok(())
+    }
+
+    /// `[cache] persist = true|false`.
+    fn cache_persist(&self, value: &Val<'t>) -> Result<bool, ConfigError> {
+        let table = self.table(value, "`cache`")?;
+        match table.get("persist") {
+            None => Ok(false),
+            Some(v) => v
+                .get_ref()
+                .as_bool()
+                .ok_or_else(|| self.err(v.span(), "`persist` must be true or false")),
+        }
     }
 
     fn secret(
