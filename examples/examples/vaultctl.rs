@@ -132,7 +132,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         "unset" => Command::Unset(one("a secret NAME")?),
         "cache" => match one("`reset`")?.as_str() {
             "reset" => Command::CacheReset(rest.next()),
-            other => return Err(format!("unknown command `cache {other}`; expected `cache reset`")),
+            other => {
+                return Err(format!(
+                    "unknown command `cache {other}`; expected `cache reset`"
+                ))
+            }
         },
         other => return Err(format!("unknown command `{other}`")),
     };
@@ -145,7 +149,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     if !domains.is_empty() {
         return Err("--allowed-domain goes with `set`".into());
     }
-    if json && !matches!(command, Command::Check | Command::Details(_) | Command::Status) {
+    if json
+        && !matches!(
+            command,
+            Command::Check | Command::Details(_) | Command::Status
+        )
+    {
         return Err("--json goes with `check`, `details` and `status`".into());
     }
     if let Command::Resolve { url: Some(u), .. } = &command {
@@ -305,8 +314,11 @@ async fn run(ctx: Ctx, resolver: Resolver) -> ExitCode {
                 }
                 Some(name) => {
                     if !resolver.names().contains(name) {
-                        let e = Error::new(ErrorKind::UnknownName, "the vault holds no secret of this name")
-                            .with_secret(name);
+                        let e = Error::new(
+                            ErrorKind::UnknownName,
+                            "the vault holds no secret of this name",
+                        )
+                        .with_secret(name);
                         return fail(&e, config);
                     }
                     resolver.reset_cached(name);
@@ -453,7 +465,9 @@ fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
         let identity = info.as_ref().and_then(|i| i.identity.clone());
         let source = info.as_ref().and_then(|i| i.source.clone());
         if ctx.args.json {
-            let (s, until) = state.as_ref().map_or(("not_configured", Value::Null), state_json);
+            let (s, until) = state
+                .as_ref()
+                .map_or(("not_configured", Value::Null), state_json);
             rows.push(json!({
                 "provider": p,
                 "state": s,
@@ -484,7 +498,11 @@ fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
                 "; kept session{}: {}{}",
                 if saved.len() == 1 { "" } else { "s" },
                 saved.join(", "),
-                if resumed { " (resumed on first use)" } else { "" }
+                if resumed {
+                    " (resumed on first use)"
+                } else {
+                    ""
+                }
             ));
         }
         out(&line);
@@ -509,7 +527,9 @@ fn set_or_unset(ctx: &Ctx) -> ExitCode {
     match &ctx.args.command {
         Command::Set { name, domains } => {
             if !vault_core::template::is_valid_name(name) {
-                eprintln!("vaultctl: secret name `{name}` is invalid: use 1 to 128 of A-Z a-z 0-9 _ - .");
+                eprintln!(
+                    "vaultctl: secret name `{name}` is invalid: use 1 to 128 of A-Z a-z 0-9 _ - ."
+                );
                 return ExitCode::from(2);
             }
             if let Err(e) = AllowedDomains::parse(domains) {
@@ -571,7 +591,9 @@ async fn main() -> ExitCode {
     let config = match Config::load(&args.config) {
         Ok(c) => c,
         // `set`/`unset` need no config file unless one is named.
-        Err(_) if store_only && !args.config_given && !std::path::Path::new(&args.config).exists() => {
+        Err(_)
+            if store_only && !args.config_given && !std::path::Path::new(&args.config).exists() =>
+        {
             Config::parse("").expect("the empty config")
         }
         Err(e) => {
@@ -604,7 +626,10 @@ async fn main() -> ExitCode {
     let interaction = Arc::new(CliInteraction::new(ctx.args.no_browser));
     let wiring = Wiring {
         vault: Some(vault),
-        sessions: ctx.store.clone().map(|s| s as Arc<dyn vault_core::SessionStore>),
+        sessions: ctx
+            .store
+            .clone()
+            .map(|s| s as Arc<dyn vault_core::SessionStore>),
         values: ctx.store.clone().map(|s| s as Arc<dyn PersistentValues>),
     };
     let resolver = match build_resolver_with(&ctx.config, interaction, Mode::Strict, wiring) {
