@@ -5,6 +5,8 @@
 //! * `resolve`: a cache-hit resolve of a 1 KB template with 10 references; 1,000 concurrent
 //!   resolves of one uncached link; 100 distinct links fetched in one resolve.
 //! * `cache_memory`: heap bytes held by the cache for 10,000 values of 64 bytes (dhat).
+//! * `store_load`: the encrypted store at start (open, decrypt, find a session; list local
+//!   secrets) and one locked, atomic save.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;

@@ -5,6 +5,7 @@
 //! [cache]
 //! ttl_minutes = 60                 # optional; 0 turns caching off
 //! max_entries = 10000              # optional bound of the cache
+//! persist = false                  # optional; true: values outlive the process (crate::persist)
 //!
 //! [integrations.aws]               # settings of a provider, read by the provider crate
 //! region = "us-east-1"
