@@ -1,8 +1,8 @@
 //! The default durable store: sessions, persisted values and local secrets in **one encrypted
 //! file** in the user's data directory.
 //!
-//! - **Where**: see [`location`] (`$VAULT_REFS_DATA_DIR`, else the platform's data directory
-//!   + `vault-refs`; the builder's [`dir`](FileStoreBuilder::dir) overrides both). The folder
+//! - **Where**: see [`location`] (`$VAULT_REFS_DATA_DIR`, else a `vault-refs` folder in the
+//!   platform's data directory; the builder's [`dir`](FileStoreBuilder::dir) overrides both). The folder
 //!   is created owner-only (0700), every file in it owner-only (0600).
 //! - **What**: `store.enc` (the records, sealed with XChaCha20-Poly1305: see
 //!   `format`), `store.key` (the key, unless the OS keychain holds it: see `key`),
