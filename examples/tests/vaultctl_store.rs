@@ -380,3 +380,29 @@ async fn without_persist_every_process_asks_upstream() {
     .unwrap();
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_store_costs_one_warning_and_one_new_fetch() {
+    let server = secrets_manager_stub().await;
+    let home = Home::new("tamper-link");
+    let cfg = aws_config("store-tamper-link", &server.uri(), true);
+    let home = tokio::task::spawn_blocking(move || {
+        assert_eq!(home.ctl_env(&cfg, &["get", "db"], &AWS_ENV).0, 0);
+        let file = home.store_dir().join("store.enc");
+        let mut bytes = std::fs::read(&file).unwrap();
+        bytes[30] ^= 0x80;
+        std::fs::write(&file, &bytes).unwrap();
+        let (code, out, err) = home.ctl_env(&cfg, &["get", "db"], &AWS_ENV);
+        assert_eq!((code, out), (0, format!("{CANARY_UPSTREAM}\n")), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("warning: the store"), "{err}");
+        // The new fetch was kept in a fresh store: no warning, no call.
+        let (code, _, err) = home.ctl_env(&cfg, &["get", "db"], &AWS_ENV);
+        assert_eq!((code, err.as_str()), (0, ""));
+        home
+    })
+    .await
+    .unwrap();
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    drop(home);
+}

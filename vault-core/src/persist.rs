@@ -8,6 +8,11 @@
 //! handling: a store that fails is a miss, never an error of the resolve.
 //!
 //! [`FileStore`](crate::store::FileStore) implements it in the encrypted store file.
+//!
+//! Values are keyed by locator (provider + canonical locator), as in memory: two configs of
+//! the same user that link the same secret with different credentials share its kept value
+//! within the TTL. Turn `persist` on only where that is acceptable (it is for one person's
+//! command line; `cache reset` and `logout` forget the values).
 
 use std::time::Duration;
 
