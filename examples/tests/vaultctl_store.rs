@@ -406,3 +406,51 @@ async fn a_tampered_store_costs_one_warning_and_one_new_fetch() {
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
     drop(home);
 }
+
+#[test]
+fn status_shows_kept_sessions_by_identity_and_logout_forgets_them() {
+    use secrecy::SecretString;
+    use vault_core::{FileStore, ProviderId, SessionStore, StoreKey};
+    let home = Home::new("status-kept");
+    let cfg = config(
+        "store-status-kept",
+        "[integrations.aws]\nregion = \"us-east-1\"\nendpoint_url = \"http://127.0.0.1:9\"\ndiscover_mfa = false\n",
+    );
+    let store = FileStore::builder()
+        .dir(home.store_dir())
+        .keychain(false)
+        .build()
+        .unwrap();
+    let key = StoreKey::new(ProviderId::from_static("aws"), "profile dev");
+    store
+        .save(
+            &key,
+            &SecretString::from("{\"token\":\"canary-session-record\"}"),
+        )
+        .unwrap();
+    let env = [
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+    ];
+    let (code, out, err) = home.ctl_env(&cfg, &["status", "--json"], &env);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        rows[0]["saved_sessions"],
+        serde_json::json!(["profile dev"])
+    );
+    let (_, out, _) = home.ctl_env(&cfg, &["status"], &env);
+    assert!(out.contains("kept session: profile dev"), "{out}");
+    assert!(!out.contains("canary"), "never a record: {out}");
+    home.assert_nowhere("canary-session-record");
+
+    let (code, out, err) = home.ctl_env(&cfg, &["logout", "aws"], &env);
+    assert_eq!((code, out.as_str()), (0, "aws: signed out\n"), "{err}");
+    assert!(
+        store.load(&key).unwrap().is_none(),
+        "logout forgets the kept session"
+    );
+    let (_, out, _) = home.ctl_env(&cfg, &["status", "--json"], &env);
+    let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["saved_sessions"], serde_json::json!([]));
+}

@@ -155,14 +155,10 @@ impl FileStoreBuilder {
 
     /// The store. Nothing is created on disk until the first write.
     pub fn build(self) -> Result<FileStore, StoreError> {
-        let dir = match self.dir {
-            Some(d) => d,
-            None => location::default_dir(
-                &**self
-                    .env
-                    .as_ref()
-                    .unwrap_or(&(Arc::new(ProcessEnv) as Arc<dyn Environment>)),
-            )?,
+        let dir = match (self.dir, &self.env) {
+            (Some(d), _) => d,
+            (None, Some(env)) => location::default_dir(&**env)?,
+            (None, None) => location::default_dir(&ProcessEnv)?,
         };
         Ok(FileStore {
             keys: KeySource::new(&dir, self.keychain && cfg!(feature = "keyring")),
@@ -363,14 +359,6 @@ impl FileStore {
             r.values.retain(|k, _| !k.starts_with(&prefix));
             ((), before != r.sessions.len() + r.values.len())
         })
-    }
-
-    /// Whether the store file exists and opens with its key (without warning).
-    pub fn is_readable(&self) -> bool {
-        matches!(
-            (files::read_if_exists(&self.store_file), self.keys.lookup()),
-            (Ok(Some(b)), Ok(KeyLookup::Found(k))) if format::open(&b, &k).is_ok()
-        )
     }
 }
 
