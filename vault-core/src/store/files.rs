@@ -40,6 +40,30 @@ pub(crate) fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Refuses a store folder that others may write to: they could plant a key of their own (and
+/// read what is sealed with it) or a forged store. Unix only; on Windows the folder inherits
+/// the profile's ACL.
+pub(crate) fn check_dir(dir: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = match std::fs::metadata(dir) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(format!("reading {}", dir.display()))(e)),
+        };
+        if meta.permissions().mode() & 0o022 != 0 {
+            return Err(StoreError::Unavailable(format!(
+                "the store folder {} may be written by other users; make it yours alone (chmod 700) or choose another with VAULT_REFS_DATA_DIR",
+                dir.display()
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
 fn private_options() -> OpenOptions {
     let mut o = OpenOptions::new();
     #[cfg(unix)]

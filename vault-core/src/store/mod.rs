@@ -3,7 +3,9 @@
 //!
 //! - **Where**: see [`location`] (`$VAULT_REFS_DATA_DIR`, else a `vault-refs` folder in the
 //!   platform's data directory; the builder's [`dir`](FileStoreBuilder::dir) overrides both). The folder
-//!   is created owner-only (0700), every file in it owner-only (0600).
+//!   is created owner-only (0700), every file in it owner-only (0600); a folder others may
+//!   write to is refused (they could plant a key of their own). On Windows the files inherit
+//!   the ACL of the user's profile folder.
 //! - **What**: `store.enc` (the records, sealed with XChaCha20-Poly1305: see
 //!   `format`), `store.key` (the key, unless the OS keychain holds it: see `key`),
 //!   `store.lock` (the writers' lock: see `lock`).
@@ -233,6 +235,7 @@ impl FileStore {
 
     /// The records as on disk now; an unusable store is warned about and read as empty.
     fn read(&self) -> Result<Records, StoreError> {
+        files::check_dir(&self.dir)?;
         let Some(bytes) = files::read_if_exists(&self.store_file)? else {
             return Ok(Records::default());
         };
@@ -268,6 +271,7 @@ impl FileStore {
     /// anything (nothing is written otherwise).
     fn update<R>(&self, change: impl FnOnce(&mut Records) -> (R, bool)) -> Result<R, StoreError> {
         files::ensure_dir(&self.dir)?;
+        files::check_dir(&self.dir)?;
         let _lock = StoreLock::acquire(&self.lock_file, self.lock_timeout)?;
         let key = match self.keys.lookup()? {
             KeyLookup::Found(k) => Some(k),

@@ -274,3 +274,16 @@ fn persisted_values_keep_their_fetch_time_and_are_forgotten() {
     assert!(PersistentValues::load_value(&s, &loc("c")).is_none());
     s.remove_provider(&ProviderId::from_static("aws")).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn a_folder_others_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TempDir::new("shared-dir");
+    let (s, _) = t.store();
+    s.save(&key("p"), &secret("r")).unwrap();
+    std::fs::set_permissions(s.dir(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = s.load(&key("p")).unwrap_err().to_string();
+    assert!(e.contains("may be written by other users"), "{e}");
+    assert!(s.save(&key("p"), &secret("r")).is_err());
+}
