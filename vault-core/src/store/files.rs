@@ -93,7 +93,9 @@ pub(crate) fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, StoreError>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(format!("reading {}", path.display()))(e)),
     };
-    let mut buf = Vec::new();
+    // Sized up front (the key file is a secret: a growing buffer leaves copies behind).
+    let len = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE + 1);
+    let mut buf = Vec::with_capacity(len as usize + 1);
     file.take(MAX_FILE + 1)
         .read_to_end(&mut buf)
         .map_err(io(format!("reading {}", path.display())))?;

@@ -68,7 +68,30 @@ fn cipher(key: &KeyBytes) -> XChaCha20Poly1305 {
 
 /// Seals `records` with `key` under a fresh random nonce.
 pub(crate) fn seal(records: &Records, key: &KeyBytes) -> Vec<u8> {
-    let plain = Zeroizing::new(serde_json::to_vec(records).expect("records serialize"));
+    // Sized up front: a buffer that grows leaves copies of the plaintext in freed memory.
+    let estimate: usize = 256
+        + records
+            .sessions
+            .iter()
+            .map(|(k, v)| k.len() + 2 * v.len() + 16)
+            .sum::<usize>()
+        + records
+            .values
+            .iter()
+            .map(|(k, v)| k.len() + 2 * v.value.len() + 48)
+            .sum::<usize>()
+        + records
+            .secrets
+            .iter()
+            .map(|(k, v)| {
+                k.len()
+                    + 2 * v.value.len()
+                    + 64
+                    + v.allowed_domains.iter().map(|d| d.len() + 4).sum::<usize>()
+            })
+            .sum::<usize>();
+    let mut plain = Zeroizing::new(Vec::with_capacity(estimate));
+    serde_json::to_writer(&mut *plain, records).expect("records serialize");
     let mut nonce = [0u8; NONCE];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let sealed = cipher(key)
