@@ -218,8 +218,6 @@ fn state_json(state: &SessionState) -> (&'static str, Value) {
         SessionState::SignedOut => ("signed_out", Value::Null),
         SessionState::SignedIn { until } => ("signed_in", until.map(rfc3339).into()),
         SessionState::Expired => ("expired", Value::Null),
-        #[allow(unreachable_patterns)]
-        _ => ("unknown", Value::Null),
     }
 }
 
@@ -327,7 +325,8 @@ async fn run(ctx: Ctx, resolver: Resolver) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Set { .. } | Command::Unset(_) => unreachable!("handled before the resolver"),
+        Command::Set { name, domains } => set(&ctx, name, domains),
+        Command::Unset(name) => unset(&ctx, name),
     }
 }
 
@@ -518,59 +517,68 @@ fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `set` and `unset`: the store only, no provider.
-fn set_or_unset(ctx: &Ctx) -> ExitCode {
-    let Some(store) = &ctx.store else {
+/// The store, or the error line for `set`/`unset` without one.
+fn store_for(ctx: &Ctx) -> Result<&FileStore, ExitCode> {
+    ctx.store.as_deref().ok_or_else(|| {
         eprintln!("vaultctl: no encrypted store is available");
-        return ExitCode::from(1);
+        ExitCode::from(1)
+    })
+}
+
+/// `set NAME [--allowed-domain D]…`: the store only, no provider.
+fn set(ctx: &Ctx, name: &str, domains: &[String]) -> ExitCode {
+    let store = match store_for(ctx) {
+        Ok(s) => s,
+        Err(code) => return code,
     };
-    match &ctx.args.command {
-        Command::Set { name, domains } => {
-            if !vault_core::template::is_valid_name(name) {
-                eprintln!(
-                    "vaultctl: secret name `{name}` is invalid: use 1 to 128 of A-Z a-z 0-9 _ - ."
-                );
-                return ExitCode::from(2);
-            }
-            if let Err(e) = AllowedDomains::parse(domains) {
-                eprintln!("vaultctl: --allowed-domain: {}", e.message());
-                return ExitCode::from(2);
-            }
-            let value = match local_store::read_value(name) {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("vaultctl: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            if let Err(e) = store.set_local_secret(name, &value, domains) {
-                eprintln!("vaultctl: {e}");
-                return ExitCode::from(1);
-            }
-            if ctx.config.vault.get(name).is_some() {
-                eprintln!(
-                    "vaultctl: note: {} also defines `{name}`; the config file's wins",
-                    ctx.args.config
-                );
-            }
-            out(&format!("{name}: kept in the encrypted store"));
+    if !vault_core::template::is_valid_name(name) {
+        eprintln!("vaultctl: secret name `{name}` is invalid: use 1 to 128 of A-Z a-z 0-9 _ - .");
+        return ExitCode::from(2);
+    }
+    if let Err(e) = AllowedDomains::parse(domains) {
+        eprintln!("vaultctl: --allowed-domain: {}", e.message());
+        return ExitCode::from(2);
+    }
+    let value = match local_store::read_value(name) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("vaultctl: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = store.set_local_secret(name, &value, domains) {
+        eprintln!("vaultctl: {e}");
+        return ExitCode::from(1);
+    }
+    if ctx.config.vault.get(name).is_some() {
+        eprintln!(
+            "vaultctl: note: {} also defines `{name}`; the config file's wins",
+            ctx.args.config
+        );
+    }
+    out(&format!("{name}: kept in the encrypted store"));
+    ExitCode::SUCCESS
+}
+
+/// `unset NAME`.
+fn unset(ctx: &Ctx, name: &str) -> ExitCode {
+    let store = match store_for(ctx) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match store.remove_local_secret(name) {
+        Ok(true) => {
+            out(&format!("{name}: removed from the encrypted store"));
             ExitCode::SUCCESS
         }
-        Command::Unset(name) => match store.remove_local_secret(name) {
-            Ok(true) => {
-                out(&format!("{name}: removed from the encrypted store"));
-                ExitCode::SUCCESS
-            }
-            Ok(false) => {
-                eprintln!("vaultctl: secret `{name}`: not kept in the encrypted store");
-                ExitCode::from(1)
-            }
-            Err(e) => {
-                eprintln!("vaultctl: {e}");
-                ExitCode::from(1)
-            }
-        },
-        _ => unreachable!("only set and unset"),
+        Ok(false) => {
+            eprintln!("vaultctl: secret `{name}`: not kept in the encrypted store");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("vaultctl: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -608,8 +616,11 @@ async fn main() -> ExitCode {
         store,
         shadowed: Vec::new(),
     };
-    if store_only {
-        return set_or_unset(&ctx);
+    // `set`/`unset` need no provider.
+    match &ctx.args.command {
+        Command::Set { name, domains } => return set(&ctx, name, domains),
+        Command::Unset(name) => return unset(&ctx, name),
+        _ => {}
     }
     let stored = ctx
         .store
