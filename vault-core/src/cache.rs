@@ -316,13 +316,15 @@ impl Cache {
                     st.inflight.remove(&landing.key);
                 }
             }
-            // Waiters may be gone (all cancelled): nothing to do then.
-            let _ = tx.send(Some(result));
+            // persist hook: saved before the waiters hear, so a program that exits on the
+            // answer (`vaultctl get`) has kept it.
             if let Some((value, at)) = to_persist {
                 landing
                     .cache
                     .save_persisted(&landing.key, &value, at, generation);
             }
+            // Waiters may be gone (all cancelled): nothing to do then.
+            let _ = tx.send(Some(result));
             drop(landing);
         });
     }
