@@ -454,3 +454,53 @@ fn status_shows_kept_sessions_by_identity_and_logout_forgets_them() {
     let rows: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(rows[0]["saved_sessions"], serde_json::json!([]));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_browser_sign_in_says_what_it_waits_for_and_ctrl_c_cancels() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let home = Home::new("waiting");
+    let cfg = config(
+        "store-waiting",
+        "[integrations.azure]\nauthority = \"http://127.0.0.1:9\"\ntenant = \"t\"\nclient_id = \"c\"\nredirect_uri = \"http://127.0.0.1:0/\"\n",
+    );
+    let mut child = common::command(
+        "vaultctl",
+        &["--config", cfg.to_str().unwrap(), "login", "azure"],
+        &[("HOME", home.0.to_str().unwrap())],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("sign-in URL: http://127.0.0.1:9/"),
+        "{first}"
+    );
+    let second = lines.next().unwrap().unwrap();
+    assert_eq!(
+        second,
+        "waiting for the sign-in in the browser to finish (Ctrl-C cancels)"
+    );
+    // Ctrl-C: SIGINT ends the wait at once.
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(!status.success());
+            break;
+        }
+        assert!(Instant::now() < deadline, "vaultctl did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
