@@ -504,3 +504,35 @@ fn a_browser_sign_in_says_what_it_waits_for_and_ctrl_c_cancels() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn details_as_json_with_rfc3339_times() {
+    use wiremock::matchers::{header, method};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = secrets_manager_stub().await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", "secretsmanager.DescribeSecret"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            r#"{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf","Name":"db","CreatedDate":1700000000.0,"VersionIdsToStages":{"v1":["AWSCURRENT"]}}"#,
+            "application/x-amz-json-1.1",
+        ))
+        .mount(&server)
+        .await;
+    let home = Home::new("details");
+    let cfg = aws_config("store-details", &server.uri(), false);
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        home.ctl_env(&cfg, &["details", "db", "--json"], &AWS_ENV)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["provider"], "aws");
+    assert_eq!(v["secret_name"], "db");
+    assert_eq!(v["created"], "2023-11-14T22:13:20Z");
+    assert!(v["link"]["secret_arn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":secret:db-AbCdEf"));
+    assert!(!out.contains(CANARY_UPSTREAM), "never the value");
+}
