@@ -7,6 +7,8 @@
 //! * `cache_memory`: heap bytes held by the cache for 10,000 values of 64 bytes (dhat).
 //! * `cold_start`: a one-shot `vaultctl get` per provider against the local peers, a new
 //!   process per run (build `vaultctl` in release first; see the bench's doc).
+//! * `store_load`: the encrypted store at start (open, decrypt, find a session; list local
+//!   secrets) and one locked, atomic save.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! Sign-in on a terminal: the URL goes to stderr as `sign-in URL: <url>` (and to the system
-//! browser unless told not to), device codes are shown on stderr, MFA codes are read from stdin
-//! after the prompt `MFA code for <serial>: `.
+//! browser unless told not to), device codes are shown on stderr, each followed by one line
+//! saying what is awaited and that Ctrl-C cancels; MFA codes are read from stdin after the
+//! prompt `MFA code for <serial>: `.
 
 use std::io::{BufRead, Write};
 
@@ -50,6 +51,7 @@ impl Interaction for CliInteraction {
         if !self.no_browser {
             open_browser(url);
         }
+        eprintln!("waiting for the sign-in in the browser to finish (Ctrl-C cancels)");
         Ok(())
     }
 
@@ -65,6 +67,7 @@ impl Interaction for CliInteraction {
                 code.verification_uri, code.user_code
             ),
         }
+        eprintln!("waiting for the code to be entered (Ctrl-C cancels)");
         Ok(())
     }
 

@@ -1,10 +1,12 @@
-//! Builds a [`Resolver`] from a config file with the providers compiled into this program.
+//! Builds a [`Resolver`] from a config file with the providers compiled into this program,
+//! through their factories, handing them the session store.
 
 use std::sync::Arc;
 
 use vault_core::{
     CacheConfig, Config, ConfigError, DynProvider, Environment, IntegrationSettings, Interaction,
-    Mode, ProcessEnv, ProviderId, Resolver,
+    Mode, PersistentValues, ProcessEnv, ProviderContext, ProviderFactory, ProviderId, Resolver,
+    SessionStore, Vault,
 };
 
 /// Every provider id the config file may name, built into this program or not.
@@ -12,9 +14,22 @@ pub const KNOWN_PROVIDERS: [&str; 3] = ["azure", "hashicorp", "aws"];
 
 /// Whether the provider `id` is compiled into this program.
 pub fn is_built(id: &str) -> bool {
-    (id == "azure" && cfg!(feature = "azure"))
-        || (id == "hashicorp" && cfg!(feature = "hashicorp"))
-        || (id == "aws" && cfg!(feature = "aws"))
+    factories().iter().any(|f| f.id() == id)
+}
+
+/// The factories of the providers compiled into this program.
+// One push per feature: `vec![]` cannot leave out the providers not built.
+#[allow(clippy::vec_init_then_push)]
+pub fn factories() -> Vec<Box<dyn ProviderFactory>> {
+    #[allow(unused_mut)]
+    let mut out: Vec<Box<dyn ProviderFactory>> = Vec::new();
+    #[cfg(feature = "azure")]
+    out.push(Box::new(vault_azure::Factory));
+    #[cfg(feature = "hashicorp")]
+    out.push(Box::new(vault_hashicorp::Factory));
+    #[cfg(feature = "aws")]
+    out.push(Box::new(vault_aws::Factory));
+    out
 }
 
 /// Whether the config mentions provider `id` (an integration table or a link).
@@ -36,46 +51,64 @@ fn settings_for(config: &Config, id: &str) -> IntegrationSettings {
         .unwrap_or_else(|| IntegrationSettings::new(toml::Table::new()))
 }
 
-/// The providers of this build that the config uses.
-#[allow(unused_variables, unused_mut)]
-pub fn providers(config: &Config, env: &dyn Environment) -> Result<Vec<DynProvider>, ConfigError> {
-    let mut out: Vec<DynProvider> = Vec::new();
-    #[cfg(feature = "azure")]
-    if is_used(config, "azure") {
-        out.push(vault_azure::from_settings(
-            &settings_for(config, "azure"),
-            env,
-        )?);
+/// The providers of this build that the config uses, each given `store` for its sessions
+/// (`None`: sessions live in memory).
+pub fn providers(
+    config: &Config,
+    env: &dyn Environment,
+    store: Option<Arc<dyn SessionStore>>,
+) -> Result<Vec<DynProvider>, ConfigError> {
+    let mut context = ProviderContext::new(env);
+    if let Some(store) = store {
+        context = context.with_session_store(store);
     }
-    #[cfg(feature = "hashicorp")]
-    if is_used(config, "hashicorp") {
-        out.push(vault_hashicorp::from_settings(
-            &settings_for(config, "hashicorp"),
-            env,
-        )?);
-    }
-    #[cfg(feature = "aws")]
-    if is_used(config, "aws") {
-        out.push(vault_aws::from_settings(&settings_for(config, "aws"), env)?);
-    }
-    let _ = settings_for;
-    Ok(out)
+    factories()
+        .iter()
+        .filter(|f| is_used(config, f.id()))
+        .map(|f| f.build(&settings_for(config, f.id()), &context))
+        .collect()
 }
 
-/// A resolver over the config's vault, with its cache settings and the built providers.
+/// How a resolver is put together beyond the config file.
+#[derive(Default)]
+pub struct Wiring {
+    /// The vault to serve (default: the config's).
+    pub vault: Option<Vault>,
+    /// Where providers keep their sessions.
+    pub sessions: Option<Arc<dyn SessionStore>>,
+    /// Where values are kept across processes, when the config says `[cache] persist = true`.
+    pub values: Option<Arc<dyn PersistentValues>>,
+}
+
+/// A resolver over the config's vault, with its cache settings and the built providers;
+/// sessions in memory, nothing persisted.
 pub fn build_resolver(
     config: &Config,
     interaction: Arc<dyn Interaction>,
     mode: Mode,
 ) -> Result<Resolver, ConfigError> {
+    build_resolver_with(config, interaction, mode, Wiring::default())
+}
+
+/// [`build_resolver`] with a session store, persisted values and another vault.
+pub fn build_resolver_with(
+    config: &Config,
+    interaction: Arc<dyn Interaction>,
+    mode: Mode,
+    wiring: Wiring,
+) -> Result<Resolver, ConfigError> {
     config.check_providers(&KNOWN_PROVIDERS)?;
     let env: Arc<dyn Environment> = Arc::new(ProcessEnv);
-    let mut builder = Resolver::builder(config.vault.clone())
+    let vault = wiring.vault.unwrap_or_else(|| config.vault.clone());
+    let mut builder = Resolver::builder(vault)
         .cache(CacheConfig { ..config.cache })
         .interaction(interaction)
         .env(env.clone())
         .mode(mode);
-    for p in providers(config, &*env)? {
+    if let (true, Some(values)) = (config.persist_values, wiring.values) {
+        builder = builder.persistent_values(values);
+    }
+    for p in providers(config, &*env, wiring.sessions)? {
         builder = builder.provider(p);
     }
     Ok(builder.build())

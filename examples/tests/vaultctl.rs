@@ -233,19 +233,26 @@ fn double_dash_and_bad_urls() {
 }
 
 #[test]
-fn a_link_its_provider_refuses_is_a_bad_config() {
+fn a_link_its_provider_refuses_blocks_only_itself() {
     let path = config(
         "bad-link",
-        "[secrets.stripe.aws]\nsecret_arn = \"arn:aws:s3:::not-a-secret\"\n",
+        &format!(
+            "[secrets.stripe.aws]\nsecret_arn = \"arn:aws:s3:::not-a-secret\"\n\n[secrets.ok]\nvalue = \"{CANARY}\"\n"
+        ),
     );
-    let out = run(
-        "vaultctl",
-        &["--config", path.to_str().unwrap(), "check"],
-        &[],
-    );
+    let cfg = path.to_str().unwrap();
+    let out = run("vaultctl", &["--config", cfg, "get", "stripe"], &[]);
     let (_, e) = texts(&out);
     assert_eq!(out.status.code(), Some(2), "{e}");
     assert!(e.contains("secret `stripe` (aws): invalid link"), "{e}");
+    let out = run("vaultctl", &["--config", cfg, "get", "ok"], &[]);
+    assert_eq!(out.status.code(), Some(0), "the other secrets keep working");
+    assert_eq!(texts(&out).0, format!("{CANARY}\n"));
+    let out = run("vaultctl", &["--config", cfg, "check"], &[]);
+    let (o, _) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{o}");
+    assert!(o.contains("stripe\taws link\tinvalid link: "), "{o}");
+    assert!(o.contains("ok\tlocal value\tresolved"), "{o}");
 }
 
 #[test]

@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::error::{Error, ErrorKind};
 use crate::link::{BuildLocatorHasher, Locator, ProviderId};
+use crate::persist::{Forget, PersistentValues};
 
 /// Default time to live: 60 minutes.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60 * 60);
@@ -132,13 +133,26 @@ pub struct Cache {
 struct Inner {
     clock: Arc<dyn Clock>,
     state: Mutex<State>,
+    /// persist hook: where values outlive the process (`[cache] persist = true`).
+    persist: Option<Arc<dyn PersistentValues>>,
 }
 
 impl Cache {
     /// A cache with `config`, reading time from `clock`.
     pub fn new(config: CacheConfig, clock: Arc<dyn Clock>) -> Self {
+        Self::with_persistence(config, clock, None)
+    }
+
+    /// A cache whose values are also kept in `persist` (see [`crate::persist`]): a miss is
+    /// first looked up there, a fetched value is saved there, every reset is passed on.
+    pub fn with_persistence(
+        config: CacheConfig,
+        clock: Arc<dyn Clock>,
+        persist: Option<Arc<dyn PersistentValues>>,
+    ) -> Self {
         Cache {
             inner: Arc::new(Inner {
+                persist,
                 clock,
                 state: Mutex::new(State {
                     ttl: config.ttl,
@@ -265,7 +279,15 @@ impl Cache {
             rx: tx.subscribe(),
         };
         tokio::spawn(async move {
-            let result = fetch.await.map(Arc::new);
+            // persist hook: a value fetched within the TTL (maybe by another process) is
+            // served with its own fetch time, and the provider is not asked.
+            let persisted = landing.cache.load_persisted(&landing.key);
+            let from_store = persisted.is_some();
+            let (result, persisted_at) = match persisted {
+                Some((value, at)) => (Ok(Arc::new(value)), Some(at)),
+                None => (fetch.await.map(Arc::new), None),
+            };
+            let mut to_persist = None;
             {
                 let cache = &landing.cache;
                 let now = nanos(cache.inner.clock.now());
@@ -278,9 +300,12 @@ impl Cache {
                             landing.key.clone(),
                             Entry {
                                 value: value.clone(),
-                                fetched_at: now,
+                                fetched_at: persisted_at.unwrap_or(now),
                             },
                         );
+                        if !from_store {
+                            to_persist = Some((value.clone(), now));
+                        }
                     }
                 }
                 if st
@@ -291,6 +316,13 @@ impl Cache {
                     st.inflight.remove(&landing.key);
                 }
             }
+            // persist hook: saved before the waiters hear, so a program that exits on the
+            // answer (`vaultctl get`) has kept it.
+            if let Some((value, at)) = to_persist {
+                landing
+                    .cache
+                    .save_persisted(&landing.key, &value, at, generation);
+            }
             // Waiters may be gone (all cancelled): nothing to do then.
             let _ = tx.send(Some(result));
             drop(landing);
@@ -299,18 +331,25 @@ impl Cache {
 
     /// Forgets every value (they are zeroized as their last reader lets go).
     pub fn reset_all(&self) {
-        let mut st = self.lock();
-        st.global_generation += 1;
-        st.entries.clear();
-        st.inflight.clear();
+        {
+            let mut st = self.lock();
+            st.global_generation += 1;
+            st.entries.clear();
+            st.inflight.clear();
+        }
+        self.forget_persisted(Forget::All);
     }
 
     /// Forgets one value. Returns whether it was cached.
     pub fn reset(&self, key: &Locator) -> bool {
-        let mut st = self.lock();
-        *st.generations.entry(key.provider().clone()).or_insert(0) += 1;
-        st.inflight.remove(key);
-        st.entries.pop(key).is_some()
+        let had = {
+            let mut st = self.lock();
+            *st.generations.entry(key.provider().clone()).or_insert(0) += 1;
+            st.inflight.remove(key);
+            st.entries.pop(key).is_some()
+        };
+        self.forget_persisted(Forget::One(key));
+        had
     }
 
     /// Forgets every value of one provider (on disconnect or a settings change).
@@ -327,6 +366,8 @@ impl Cache {
         for k in stale {
             st.entries.pop(&k);
         }
+        drop(st);
+        self.forget_persisted(Forget::Provider(provider));
     }
 
     /// Drops every expired value now (they are otherwise dropped when next looked up, or
@@ -367,6 +408,50 @@ impl Cache {
     /// Whether no value is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+// persist hook: the cache's side of `crate::persist`, kept apart from the rest. The store is
+// called outside the cache's lock.
+impl Cache {
+    /// A value kept by the persist hook and still fresh by this cache's TTL and clock.
+    fn load_persisted(&self, key: &Locator) -> Option<(SecretString, i128)> {
+        let persist = self.inner.persist.as_ref()?;
+        let ttl = self.lock().ttl_nanos;
+        if ttl == 0 {
+            return None;
+        }
+        let (value, at) = persist.load_value(key)?;
+        let (now, at) = (nanos(self.inner.clock.now()), nanos(at));
+        // A fetch time in the future is not trusted.
+        (at <= now && now - at < ttl).then_some((value, at))
+    }
+
+    /// Hands a fetched value to the persist hook; forgets it again if a reset came meanwhile.
+    fn save_persisted(
+        &self,
+        key: &Locator,
+        value: &SecretString,
+        at: i128,
+        generation: Generation,
+    ) {
+        let Some(persist) = &self.inner.persist else {
+            return;
+        };
+        let ttl = self.lock().ttl;
+        let Ok(at) = OffsetDateTime::from_unix_timestamp_nanos(at) else {
+            return;
+        };
+        persist.save_value(key, value, at, ttl);
+        if self.lock().generation(key.provider()) != generation {
+            persist.forget_values(Forget::One(key));
+        }
+    }
+
+    fn forget_persisted(&self, which: Forget<'_>) {
+        if let Some(persist) = &self.inner.persist {
+            persist.forget_values(which);
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! [cache]
 //! ttl_minutes = 60                 # optional; 0 turns caching off
 //! max_entries = 10000              # optional bound of the cache
+//! persist = false                  # optional; true: values outlive the process (crate::persist)
 //!
 //! [integrations.aws]               # settings of a provider, read by the provider crate
 //! region = "us-east-1"
@@ -178,6 +179,9 @@ impl IntegrationSettings {
 pub struct Config {
     /// Cache settings.
     pub cache: CacheConfig,
+    /// `[cache] persist`: keep fetched values in the encrypted store between runs
+    /// ([`crate::persist`]). Off by default.
+    pub persist_values: bool,
     /// Settings of each integration, by provider id.
     pub integrations: BTreeMap<ProviderId, IntegrationSettings>,
     /// The secrets.
@@ -302,6 +306,7 @@ impl<'t> Parser<'t> {
         })?;
         let mut config = Config {
             cache: CacheConfig::default(),
+            persist_values: false,
             integrations: BTreeMap::new(),
             vault: Vault::new(),
             link_positions: Vec::new(),
@@ -311,7 +316,10 @@ impl<'t> Parser<'t> {
         let mut plain = plain;
         for (key, value) in root.get_ref().iter() {
             match key.get_ref().as_ref() {
-                "cache" => self.cache(value, &mut config.cache)?,
+                "cache" => {
+                    config.persist_values = self.cache_persist(value)?;
+                    self.cache(value, &mut config.cache)?
+                }
                 "integrations" => {
                     let table = self.table(value, "`integrations`")?;
                     for (id_key, section) in table.iter() {
@@ -385,6 +393,7 @@ impl<'t> Parser<'t> {
                     }
                     cache.ttl = CacheConfig::with_ttl_minutes(minutes).ttl;
                 }
+                "persist" => {} // read by `cache_persist`
                 "max_entries" => {
                     cache.capacity = usize::try_from(int("max_entries")?)
                         .ok()
@@ -395,13 +404,25 @@ impl<'t> Parser<'t> {
                     return Err(self.err(
                         key.span(),
                         format!(
-                        "unknown key `{other}` in [cache]; expected `ttl_minutes` or `max_entries`"
+                        "unknown key `{other}` in [cache]; expected `ttl_minutes`, `max_entries` or `persist`"
                     ),
                     ))
                 }
             }
         }
         Ok(())
+    }
+
+    /// `[cache] persist = true|false`.
+    fn cache_persist(&self, value: &Val<'t>) -> Result<bool, ConfigError> {
+        let table = self.table(value, "`cache`")?;
+        match table.get("persist") {
+            None => Ok(false),
+            Some(v) => v
+                .get_ref()
+                .as_bool()
+                .ok_or_else(|| self.err(v.span(), "`persist` must be true or false")),
+        }
     }
 
     fn secret(

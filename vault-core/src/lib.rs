@@ -26,6 +26,7 @@
 //! The pieces, one module each: [`template`] (the reference grammar), [`domain`] (allowed
 //! domains), [`vault`], [`link`], [`provider`], [`integration`], [`session`], [`session_store`], [`factory`], [`interaction`],
 //! [`body`] (bounded, wiped response bodies, for providers), [`loopback`] (the OAuth loopback redirect listener of browser sign-ins, for providers),
+//! [`store`] (the default durable store: one encrypted file), [`persist`] (values kept across processes),
 //! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
 #![forbid(unsafe_code)]
 
@@ -41,6 +42,7 @@ pub mod integration;
 pub mod interaction;
 pub mod link;
 pub mod loopback;
+pub mod persist;
 pub mod provider;
 pub mod report;
 pub mod request;
@@ -48,6 +50,7 @@ pub mod resolver;
 pub mod retry;
 pub mod session;
 pub mod session_store;
+pub mod store;
 pub mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -63,13 +66,15 @@ pub use factory::{ProviderContext, ProviderFactory};
 pub use integration::{Integrations, Role};
 pub use interaction::{DeviceCode, Interaction, NoInteraction};
 pub use link::{Link, Locator, ProviderId};
+pub use persist::PersistentValues;
 pub use provider::{DynProvider, Provider, SecretDetails, SettingsPolicy};
 pub use report::{Field, Outcome, ReferenceReport, Report};
 pub use request::{HttpRequest, Resolution, ResolvedRequest};
 pub use resolver::{Mode, Resolver, ResolverBuilder, SecretStatus};
 pub use retry::RetryPolicy;
-pub use session::SessionState;
+pub use session::{SessionInfo, SessionState};
 pub use session_store::{MemorySessionStore, SessionStore, StoreError, StoreKey};
+pub use store::{FileStore, StoreWarning};
 pub use template::{Reference, Segment, Template, TemplateError, TemplateErrorKind};
 pub use vault::{SecretSource, Vault, VaultSecret};
 

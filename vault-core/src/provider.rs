@@ -101,6 +101,12 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The session as the provider knows it now.
     fn session(&self) -> SessionState;
+
+    /// The session with who is signed in and where it came from, for `status` (never a
+    /// token). The default knows only the state; providers that know more override it.
+    fn session_info(&self) -> crate::session::SessionInfo {
+        crate::session::SessionInfo::new(self.session())
+    }
 }
 
 /// A shared provider.

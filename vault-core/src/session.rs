@@ -45,6 +45,43 @@ impl fmt::Display for SessionState {
     }
 }
 
+/// A session with what `status` shows beside its state: who is signed in and where the
+/// session came from. Never a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionInfo {
+    /// Signed out, signed in until, expired.
+    pub state: SessionState,
+    /// Who is signed in (a user name, an ARN, a client id), when known.
+    pub identity: Option<String>,
+    /// Where the credentials came from (`browser sign-in`, `saved session`,
+    /// `environment`, `profile dev`...), when known.
+    pub source: Option<String>,
+}
+
+impl SessionInfo {
+    /// A state with no identity or source.
+    pub fn new(state: SessionState) -> Self {
+        SessionInfo {
+            state,
+            identity: None,
+            source: None,
+        }
+    }
+
+    /// With who is signed in (builder style).
+    pub fn identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = Some(identity.into());
+        self
+    }
+
+    /// With where the session came from (builder style).
+    pub fn source(mut self, source: impl Into<String>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -206,3 +206,21 @@ fn integration_settings_deserialize_with_unknown_keys_named() {
     assert_eq!(e.line(), 1);
     let _ = ErrorKind::InvalidConfig;
 }
+
+#[test]
+fn cache_persist_is_opt_in() {
+    assert!(!Config::parse("").unwrap().persist_values);
+    assert!(
+        !Config::parse("[cache]\nttl_minutes = 5\n")
+            .unwrap()
+            .persist_values
+    );
+    let c = Config::parse("[cache]\npersist = true\nttl_minutes = 5\n").unwrap();
+    assert!(c.persist_values);
+    assert_eq!(c.cache.ttl, Duration::from_secs(300));
+    let e = Config::parse("[cache]\npersist = \"yes\"\n").unwrap_err();
+    assert_eq!(
+        (e.line(), e.message()),
+        (2, "`persist` must be true or false")
+    );
+}

@@ -1,4 +1,5 @@
 //! Runs the example binaries that `cargo test` builds beside the test executables.
+#![allow(dead_code)] // each test file uses a part of these helpers
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -28,14 +29,46 @@ pub fn config(test: &str, text: &str) -> PathBuf {
     path
 }
 
-/// Runs an example with arguments and environment overrides.
-pub fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// A command for an example with arguments and environment overrides. HOME is a temporary
+/// folder of this test process (the real one is never read or written: the encrypted store
+/// goes under it) unless `env` sets it or `VAULT_REFS_DATA_DIR`.
+pub fn command(name: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(example(name));
-    cmd.args(args).env("VAULT_NO_BROWSER", "1");
+    let home = std::env::temp_dir().join(format!("vault-examples-home-{}", std::process::id()));
+    cmd.args(args)
+        .env("VAULT_NO_BROWSER", "1")
+        .env("HOME", home)
+        .env_remove("VAULT_REFS_DATA_DIR")
+        .env_remove("XDG_DATA_HOME");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("run example")
+    cmd
+}
+
+/// Runs an example with arguments and environment overrides (see [`command`]).
+pub fn run(name: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(name, args, env).output().expect("run example")
+}
+
+/// [`run`] with `input` on stdin.
+#[allow(dead_code)]
+pub fn run_with_input(name: &str, args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command(name, args, env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn example");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("run example")
 }
 
 /// stdout and stderr as text.

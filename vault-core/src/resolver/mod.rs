@@ -66,9 +66,18 @@ pub struct ResolverBuilder {
     interaction: Arc<dyn Interaction>,
     cache: CacheConfig,
     mode: Mode,
+    /// persist hook (see `crate::persist`).
+    persist: Option<Arc<dyn crate::persist::PersistentValues>>,
 }
 
 impl ResolverBuilder {
+    /// Keeps fetched values in `persist` too, so their TTL holds across processes (the
+    /// config's `[cache] persist = true`; see [`crate::persist`]).
+    pub fn persistent_values(mut self, persist: Arc<dyn crate::persist::PersistentValues>) -> Self {
+        self.persist = Some(persist);
+        self
+    }
+
     /// Adds a provider integration (connected as an admin: the host sets it up).
     pub fn provider(mut self, provider: DynProvider) -> Self {
         self.providers.push(provider);
@@ -114,7 +123,7 @@ impl ResolverBuilder {
             // Admin: the host program sets up its own integrations.
             let _ = integrations.connect(p, Role::Admin);
         }
-        let cache = Cache::new(self.cache, self.clock.clone());
+        let cache = Cache::with_persistence(self.cache, self.clock.clone(), self.persist);
         let inner = Inner {
             secrets: RwLock::new(SecretMap::default()),
             integrations,
@@ -174,6 +183,7 @@ impl Resolver {
             interaction: Arc::new(NoInteraction),
             cache: CacheConfig::default(),
             mode: Mode::default(),
+            persist: None,
         }
     }
 
@@ -453,6 +463,15 @@ impl Resolver {
         // Again: a resolve during the sign-out could still fetch with the old session.
         self.inner.cache.reset_provider(id);
         result.map_err(|e| e.with_provider(id.clone()))
+    }
+
+    /// The session of provider `id` as seen now, with who is signed in and from where when
+    /// the provider knows (for `status`; never a token).
+    pub fn session_info(&self, id: &ProviderId) -> Result<crate::session::SessionInfo, Error> {
+        let provider = self.inner.integrations.get(id)?;
+        let mut info = provider.session_info();
+        info.state = info.state.at(self.inner.clock.now());
+        Ok(info)
     }
 
     /// The session of provider `id` as seen now.
