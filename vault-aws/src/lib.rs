@@ -39,16 +39,22 @@
 #![forbid(unsafe_code)]
 
 pub mod arn;
+mod container;
 pub mod credential_source;
 pub mod credentials;
 pub mod endpoint;
 pub mod error_body;
 pub mod error_map;
 mod factory;
+mod http_creds;
 mod iam;
+mod imds;
 pub mod link;
 pub mod mfa;
 pub mod partition;
+mod plan;
+pub mod process;
+pub mod profile_chain;
 pub mod profile_file;
 pub mod provider;
 mod query;
@@ -57,6 +63,8 @@ pub mod secrets_manager;
 pub mod session;
 pub mod settings;
 pub mod sigv4;
+mod sso;
+pub mod stored;
 pub mod sts;
 mod transport;
 pub mod version;
@@ -71,7 +79,7 @@ pub use mfa::Mfa;
 pub use partition::Partition;
 pub use profile_file::{ProfileFile, ProfileFileError};
 pub use provider::{AwsProvider, AwsProviderBuilder};
-pub use settings::{from_settings, AwsSettings};
+pub use settings::{from_context, from_settings, AwsSettings};
 pub use vault_core::RetryPolicy;
 pub use version::SecretVersion;
 

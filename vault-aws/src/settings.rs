@@ -24,7 +24,10 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use vault_core::{ConfigError, DynProvider, Environment, IntegrationSettings, MapEnv};
+use vault_core::{
+    ConfigError, DynProvider, Environment, IntegrationSettings, MapEnv, ProviderContext,
+    SessionStore,
+};
 
 use crate::credential_source::{CredentialSource, ProfileFileSource};
 use crate::endpoint::{check_endpoint_url, Endpoints, Service};
@@ -52,14 +55,28 @@ pub struct AwsSettings {
 
 /// The variables a provider reads later (at sign-in), copied when it is built: the provider
 /// outlives the borrowed environment it was built from.
-const ENV_VARS: [&str; 7] = [
+const ENV_VARS: [&str; 21] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
     "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_DISABLED",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_ENDPOINT_URL_SSO_OIDC",
+    "AWS_CA_BUNDLE",
     "HOME",
     "USERPROFILE",
+    "PATH",
 ];
 
 fn nonempty(env: &dyn Environment, name: &str) -> Option<String> {
@@ -75,11 +92,27 @@ impl AwsSettings {
         settings: &IntegrationSettings,
         env: &dyn Environment,
     ) -> Result<AwsProvider, ConfigError> {
+        self.build_with(settings, env, None)
+    }
+
+    /// [`AwsSettings::build`], keeping sessions in `store` when one is given.
+    pub fn build_with(
+        &self,
+        settings: &IntegrationSettings,
+        env: &dyn Environment,
+        store: Option<Arc<dyn SessionStore>>,
+    ) -> Result<AwsProvider, ConfigError> {
+        let files = ProfileFileSource {
+            path: self.credentials_file.clone(),
+            profile: self.profile.clone(),
+            config_path: None,
+        };
         let region = self
             .region
             .clone()
             .or_else(|| nonempty(env, "AWS_REGION"))
             .or_else(|| nonempty(env, "AWS_DEFAULT_REGION"))
+            .or_else(|| profile_region(&files, env))
             .unwrap_or_else(|| DEFAULT_REGION.to_owned());
         if !is_valid_region(&region) {
             return Err(settings.error(format!(
@@ -91,10 +124,7 @@ impl AwsSettings {
             if self.profile.as_deref().is_some_and(|p| p.trim().is_empty()) {
                 return Err(settings.error("`profile` is empty"));
             }
-            CredentialSource::ProfileFile(ProfileFileSource {
-                path: self.credentials_file.clone(),
-                profile: self.profile.clone(),
-            })
+            CredentialSource::ProfileFile(files)
         } else {
             CredentialSource::default_chain()
         };
@@ -129,15 +159,43 @@ impl AwsSettings {
             }
         }
 
-        AwsProvider::builder()
+        let mut builder = AwsProvider::builder()
             .region(region)
             .credentials(source)
             .endpoints(endpoints)
             .mfa(mfa)
-            .env(Arc::new(snapshot))
+            .env(Arc::new(snapshot));
+        if let Some(bundle) = nonempty(env, "AWS_CA_BUNDLE") {
+            let client = crate::transport::Transport::client_with_ca_bundle(&bundle)
+                .map_err(|e| settings.error(e.message().to_owned()))?;
+            builder = builder.http_client(client);
+        }
+        if let Some(store) = store {
+            builder = builder.session_store(store);
+        }
+        builder
             .build()
             .map_err(|e| settings.error(e.message().to_owned()))
     }
+}
+
+/// The `region` of the profile in use (named, else `main`, then `default`), read from the
+/// shared files; `None` when they do not say or cannot be read (credentials errors are
+/// reported when the credentials are needed, not here).
+fn profile_region(files: &ProfileFileSource, env: &dyn Environment) -> Option<String> {
+    let (set, _) = files.load_set(env).ok()?;
+    let candidates: Vec<String> = match files.named(env) {
+        Some(p) => vec![p],
+        None => crate::credential_source::DEFAULT_PROFILES
+            .iter()
+            .map(|p| p.to_string())
+            .collect(),
+    };
+    candidates
+        .iter()
+        .find_map(|p| set.text(p, "region"))
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
 }
 
 /// Builds the AWS provider from the config file's `[integrations.aws]` table (an absent table
@@ -148,6 +206,19 @@ pub fn from_settings(
 ) -> Result<DynProvider, ConfigError> {
     let s: AwsSettings = settings.deserialize()?;
     Ok(Arc::new(s.build(settings, env)?))
+}
+
+/// [`from_settings`] with what the host offers: the environment and a session store.
+pub fn from_context(
+    settings: &IntegrationSettings,
+    context: &ProviderContext<'_>,
+) -> Result<DynProvider, ConfigError> {
+    let s: AwsSettings = settings.deserialize()?;
+    Ok(Arc::new(s.build_with(
+        settings,
+        context.env,
+        context.session_store.clone(),
+    )?))
 }
 
 #[cfg(test)]
