@@ -256,3 +256,167 @@ fn sso_profile(set: &ProfileSet, name: &str, cache_dir: &Path) -> Result<SsoProf
         cache_dir: cache_dir.to_owned(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile_file::ProfileFile;
+    use vault_core::MapEnv;
+
+    const ROLE_A: &str = "arn:aws:iam::123456789012:role/a";
+    const ROLE_B: &str = "arn:aws:iam::123456789012:role/b";
+
+    fn set(config: &str, credentials: &str) -> ProfileSet {
+        ProfileSet {
+            config: ProfileFile::parse_config(config).unwrap(),
+            credentials: ProfileFile::parse(credentials).unwrap(),
+        }
+    }
+
+    fn plan(s: &ProfileSet, name: &str) -> Result<Option<Plan>, Error> {
+        plan_for(s, name, &MapEnv::new(), Path::new("/nonexistent"))
+    }
+
+    #[test]
+    fn a_chain_of_two_roles_in_order_with_their_options() {
+        let s = set(
+            &format!(
+                "[profile first]\nrole_arn = {ROLE_A}\nsource_profile = base\nexternal_id = ext-1\n\
+                 [profile second]\nrole_arn = {ROLE_B}\nsource_profile = first\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n\
+                 role_session_name = me\nduration_seconds = 3600\n"
+            ),
+            "[base]\naws_access_key_id = AKIABASE\naws_secret_access_key = s\n",
+        );
+        let p = plan(&s, "second").unwrap().unwrap();
+        assert!(matches!(&p.base, Base::Keys(c) if c.access_key_id() == "AKIABASE"));
+        let roles: Vec<_> = p.roles.iter().map(|r| r.role.as_str()).collect();
+        assert_eq!(roles, [ROLE_A, ROLE_B]);
+        assert_eq!(p.roles[0].external_id.as_deref(), Some("ext-1"));
+        assert_eq!(p.roles[1].session_name.as_deref(), Some("me"));
+        assert_eq!(p.roles[1].duration_seconds, Some(3600));
+        assert!(p.roles[1].mfa_serial.is_some());
+        assert!(!p.renews_silently(), "an MFA role needs the user");
+        assert_eq!(p.identity, "profile:second");
+        assert!(p.label.contains("profile `first`"), "{}", p.label);
+    }
+
+    #[test]
+    fn cycles_and_missing_profiles_are_refused_clearly() {
+        let s = set(
+            &format!(
+                "[profile a]\nrole_arn = {ROLE_A}\nsource_profile = b\n\
+                 [profile b]\nrole_arn = {ROLE_B}\nsource_profile = a\n\
+                 [profile lost]\nrole_arn = {ROLE_A}\nsource_profile = nowhere\n\
+                 [profile both]\nrole_arn = {ROLE_A}\nsource_profile = a\ncredential_source = Environment\n\
+                 [profile bare]\nrole_arn = {ROLE_A}\n\
+                 [profile weird]\nrole_arn = {ROLE_A}\ncredential_source = Moon\n\
+                 [profile short]\nrole_arn = {ROLE_A}\ncredential_source = Environment\nduration_seconds = 60\n\
+                 [profile badarn]\nrole_arn = not-an-arn\nsource_profile = a\n\
+                 [profile empty]\nregion = us-east-1\n"
+            ),
+            "",
+        );
+        let msg = |n: &str| plan(&s, n).unwrap_err().message().to_owned();
+        assert!(
+            msg("a").contains("cycle") && msg("a").contains("`a` -> `b` -> `a`"),
+            "{}",
+            msg("a")
+        );
+        assert!(msg("lost").contains("source_profile `nowhere`, which does not exist"));
+        assert!(msg("both").contains("both source_profile and credential_source"));
+        assert!(msg("bare").contains("neither source_profile nor credential_source"));
+        assert!(msg("weird").contains("`Moon` is not one of"));
+        assert!(msg("short").contains("at least 900"));
+        assert!(msg("badarn").contains("role_arn"));
+        assert!(plan(&s, "empty").unwrap().is_none());
+        assert!(plan(&s, "ghost")
+            .unwrap_err()
+            .message()
+            .contains("does not exist"));
+    }
+
+    #[test]
+    fn self_source_web_identity_sso_keys_and_process() {
+        let s = set(
+            &format!(
+                "[profile selfie]\nrole_arn = {ROLE_A}\nsource_profile = selfie\n\
+                 [profile web]\nrole_arn = {ROLE_A}\nweb_identity_token_file = /t/token\n\
+                 [profile sso]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n\
+                 [sso-session corp]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n\
+                 [profile legacy]\nsso_start_url = https://y/start\nsso_region = us-east-2\nsso_account_id = 1\nsso_role_name = R\n\
+                 [profile proc]\ncredential_process = /bin/tool --json\n\
+                 [profile keys-win]\ncredential_process = /bin/tool\n\
+                 [profile nosso]\nsso_session = missing\nsso_account_id = 1\nsso_role_name = R\n"
+            ),
+            "[selfie]\naws_access_key_id = AKIASELF\naws_secret_access_key = s\n\
+             [keys-win]\naws_access_key_id = AKIAKEYS\naws_secret_access_key = s\n\
+             [half]\naws_access_key_id = AKIAHALF\n",
+        );
+        let p = plan(&s, "selfie").unwrap().unwrap();
+        assert!(matches!(&p.base, Base::Keys(c) if c.access_key_id() == "AKIASELF"));
+        assert_eq!(p.roles.len(), 1);
+        let p = plan(&s, "web").unwrap().unwrap();
+        assert!(
+            matches!(&p.base, Base::WebIdentity { session_name, .. } if session_name == DEFAULT_SESSION_NAME)
+        );
+        assert!(p.roles.is_empty() && p.renews_silently());
+        let p = plan(&s, "sso").unwrap().unwrap();
+        assert!(
+            matches!(&p.base, Base::Sso(x) if x.region == "eu-west-1" && x.session_name.as_deref() == Some("corp"))
+        );
+        let p = plan(&s, "legacy").unwrap().unwrap();
+        assert!(
+            matches!(&p.base, Base::Sso(x) if x.session_name.is_none() && x.region == "us-east-2")
+        );
+        let p = plan(&s, "proc").unwrap().unwrap();
+        assert!(matches!(&p.base, Base::Process { command, .. } if command == "/bin/tool --json"));
+        let p = plan(&s, "keys-win").unwrap().unwrap();
+        assert!(
+            matches!(&p.base, Base::Keys(_)),
+            "static keys before credential_process"
+        );
+        assert!(plan(&s, "half")
+            .unwrap_err()
+            .message()
+            .contains("aws_secret_access_key"));
+        assert!(plan(&s, "nosso")
+            .unwrap_err()
+            .message()
+            .contains("[sso-session missing]"));
+    }
+
+    #[test]
+    fn credential_source_reads_the_environment_or_machines() {
+        let s = set(
+            &format!(
+                "[profile env]\nrole_arn = {ROLE_A}\ncredential_source = Environment\n\
+                 [profile ec2]\nrole_arn = {ROLE_A}\ncredential_source = Ec2InstanceMetadata\n\
+                 [profile ecs]\nrole_arn = {ROLE_A}\ncredential_source = EcsContainer\n"
+            ),
+            "",
+        );
+        let env = MapEnv::new()
+            .with("AWS_ACCESS_KEY_ID", "AKIAENV")
+            .with("AWS_SECRET_ACCESS_KEY", "s")
+            .with("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/creds");
+        let cache = Path::new("/x");
+        let p = plan_for(&s, "env", &env, cache).unwrap().unwrap();
+        assert!(matches!(&p.base, Base::Keys(c) if c.access_key_id() == "AKIAENV"));
+        assert!(matches!(
+            plan_for(&s, "ec2", &env, cache).unwrap().unwrap().base,
+            Base::Imds(_)
+        ));
+        assert!(matches!(
+            plan_for(&s, "ecs", &env, cache).unwrap().unwrap().base,
+            Base::Container(_)
+        ));
+        let e = plan_for(&s, "ecs", &MapEnv::new(), cache).unwrap_err();
+        assert!(
+            e.message()
+                .contains("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
+            "{e}"
+        );
+        let e = plan_for(&s, "env", &MapEnv::new(), cache).unwrap_err();
+        assert!(e.message().contains("credential_source Environment"), "{e}");
+    }
+}

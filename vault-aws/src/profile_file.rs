@@ -390,6 +390,78 @@ region = eu-west-1
     }
 
     #[test]
+    fn config_file_sections_as_the_cli_reads_them() {
+        let text = "\
+# comment
+[default]
+region = eu-west-1
+[profile dev]   ; trailing comment
+Role_Arn = arn:aws:iam::123456789012:role/a
+source_profile = default
+s3 =
+  max_concurrent_requests = 10
+[profile   spaced  ]
+region = us-east-2
+[bare]
+region = ignored
+[services local]
+sts =
+  endpoint_url = http://127.0.0.1:5000
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+[profile dev]
+region = us-west-2
+";
+        let f = ProfileFile::parse_config(text).unwrap();
+        assert_eq!(f.names().collect::<Vec<_>>(), ["default", "dev", "spaced"]);
+        let dev = f.profile("dev").unwrap();
+        assert_eq!(
+            dev.get("role_arn").unwrap().expose_secret(),
+            "arn:aws:iam::123456789012:role/a"
+        );
+        assert_eq!(dev.get("region").unwrap().expose_secret(), "us-west-2");
+        assert!(dev.get("max_concurrent_requests").is_none());
+        assert!(
+            f.profile("bare").is_none(),
+            "[bare] is not a profile in the config file"
+        );
+        assert_eq!(
+            f.sso_session("corp")
+                .unwrap()
+                .get("sso_start_url")
+                .unwrap()
+                .expose_secret(),
+            "https://corp.awsapps.com/start"
+        );
+        assert_eq!(
+            ProfileFile::parse_config("[]\n").unwrap_err(),
+            ProfileFileError::BadHeader { line: 1 }
+        );
+        assert_eq!(
+            ProfileFile::parse("[two words]\n").unwrap_err(),
+            ProfileFileError::BadHeader { line: 1 }
+        );
+    }
+
+    #[test]
+    fn the_credentials_file_wins_over_the_config_file() {
+        let set = ProfileSet {
+            config: ProfileFile::parse_config(
+                "[profile main]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = c\nregion = eu-west-1\n",
+            )
+            .unwrap(),
+            credentials: ProfileFile::parse("[main]\naws_access_key_id = AKIACREDS\naws_secret_access_key = k\n").unwrap(),
+        };
+        assert_eq!(
+            set.keys("main").unwrap().unwrap().access_key_id(),
+            "AKIACREDS"
+        );
+        assert_eq!(set.text("main", "region").unwrap(), "eu-west-1");
+        assert!(set.has("main") && !set.has("other"));
+        assert!(set.keys("other").unwrap().is_none());
+    }
+
+    #[test]
     fn debug_shows_keys_not_values() {
         let f = ProfileFile::parse("[main]\naws_secret_access_key = canary\n").unwrap();
         let d = format!("{f:?}");
