@@ -75,7 +75,7 @@ pub struct ProfileFileSource {
 
 /// What one source found.
 pub(crate) enum Found {
-    Yes(Plan),
+    Yes(Box<Plan>),
     /// Nothing there; the text says what was looked for.
     No(String),
 }
@@ -101,7 +101,7 @@ impl CredentialSource {
     /// Chooses the source: reads variables and files only.
     pub(crate) fn select(&self, env: &dyn Environment) -> Result<Plan, Error> {
         match self.find(env)? {
-            Found::Yes(p) => Ok(p),
+            Found::Yes(p) => Ok(*p),
             Found::No(looked) => Err(Error::new(
                 ErrorKind::SignedOut,
                 format!("no AWS credentials found: {looked}"),
@@ -112,31 +112,31 @@ impl CredentialSource {
 
     pub(crate) fn find(&self, env: &dyn Environment) -> Result<Found, Error> {
         match self {
-            CredentialSource::Static(c) => Ok(Found::Yes(keys_plan(
+            CredentialSource::Static(c) => Ok(Found::Yes(Box::new(keys_plan(
                 c.clone(),
                 "keys given by the application".to_owned(),
-            ))),
+            )))),
             CredentialSource::Environment => from_env(env),
             CredentialSource::ProfileFile(p) => p.find(env),
             CredentialSource::WebIdentity => web_identity_from_env(env),
             CredentialSource::Container => Ok(match ContainerSource::from_env(env)? {
-                Some(c) => Found::Yes(Plan {
+                Some(c) => Found::Yes(Box::new(Plan {
                     label: format!("container credentials ({})", c.host()),
                     identity: "container".to_owned(),
                     base: Base::Container(c),
                     roles: Vec::new(),
-                }),
+                })),
                 None => Found::No(
                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/_FULL_URI are not set".to_owned(),
                 ),
             }),
             CredentialSource::InstanceMetadata => Ok(match ImdsSource::from_env(env)? {
-                Some(i) => Found::Yes(Plan {
+                Some(i) => Found::Yes(Box::new(Plan {
                     label: "EC2 instance metadata".to_owned(),
                     identity: "imds".to_owned(),
                     base: Base::Imds(i),
                     roles: Vec::new(),
-                }),
+                })),
                 None => Found::No(
                     "instance metadata is disabled (AWS_EC2_METADATA_DISABLED)".to_owned(),
                 ),
@@ -188,7 +188,7 @@ fn web_identity_from_env(env: &dyn Environment) -> Result<Found, Error> {
         (Some(file), Some(role)) => {
             let role =
                 RoleArn::parse(&role).map_err(|e| config_error(format!("AWS_ROLE_ARN: {e}")))?;
-            Ok(Found::Yes(Plan {
+            Ok(Found::Yes(Box::new(Plan {
                 label: format!("web identity (AWS_WEB_IDENTITY_TOKEN_FILE), role {role}"),
                 identity: format!("web-identity:{role}"),
                 base: Base::WebIdentity {
@@ -198,7 +198,7 @@ fn web_identity_from_env(env: &dyn Environment) -> Result<Found, Error> {
                         .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned()),
                 },
                 roles: Vec::new(),
-            }))
+            })))
         }
     }
 }
@@ -229,7 +229,10 @@ fn from_env(env: &dyn Environment) -> Result<Found, Error> {
             if let Some(t) = env.var("AWS_SESSION_TOKEN") {
                 c = c.with_session_token(t.expose_secret());
             }
-            Ok(Found::Yes(keys_plan(c, "environment variables".to_owned())))
+            Ok(Found::Yes(Box::new(keys_plan(
+                c,
+                "environment variables".to_owned(),
+            ))))
         }
     }
 }
@@ -367,7 +370,7 @@ impl ProfileFileSource {
                 continue;
             }
             match plan_for(&set, name, env, &cache)? {
-                Some(plan) => return Ok(Found::Yes(plan)),
+                Some(plan) => return Ok(Found::Yes(Box::new(plan))),
                 None if named.is_some() => {
                     return Err(config_error(format!(
                         "AWS profile `{name}` in {files} has no credentials (no keys, role_arn, sso_session or credential_process)"

@@ -121,9 +121,11 @@ mod tests {
         let c = Credentials::new("ASIAEXAMPLE00000", "sec")
             .with_session_token("tok")
             .with_expiry(t0 + time::Duration::hours(1));
-        let mut r = Record::default();
-        r.session = StoredCreds::from(&c);
-        r.mfa = Some(MfaKnown { serial: None });
+        let r = Record {
+            session: StoredCreds::from(&c),
+            mfa: Some(MfaKnown { serial: None }),
+            ..Record::default()
+        };
         let back = Record::parse(&r.to_secret()).unwrap();
         let s = back.session.unwrap();
         assert_eq!(
