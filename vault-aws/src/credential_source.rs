@@ -1,5 +1,5 @@
 //! Where credentials come from: small sources, each answering "not mine" (with what it
-//! looked for) or a [`Plan`](crate::plan) for credentials, tried in a documented order.
+//! looked for) or a plan for credentials, tried in a documented order.
 //!
 //! The default chain follows the AWS SDKs' (the Rust SDK's `DefaultCredentialsChain`):
 //!

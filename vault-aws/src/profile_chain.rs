@@ -1,4 +1,4 @@
-//! A profile of the shared files turned into a [`Plan`], as the AWS CLI reads it. Within one
+//! A profile of the shared files turned into a plan (where its credentials come from, then which roles to assume), as the AWS CLI reads it. Within one
 //! profile the first of these that applies wins:
 //!
 //! 1. `role_arn` with `web_identity_token_file` (AssumeRoleWithWebIdentity);
