@@ -3,9 +3,12 @@
 //! AWS Secrets Manager for [`vault_core`]: a [`Provider`](vault_core::Provider) that reads
 //! secrets by ARN with plain REST calls signed by `aws-sigv4` (no AWS SDK).
 //!
-//! - **Credentials** ([`CredentialSource`]): static keys from the host, the environment
-//!   (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), the shared
-//!   credentials file (profile named in config, else `main`, then `default`), or a chain.
+//! - **Credentials** ([`CredentialSource`]): the AWS SDKs' chain: the environment, a profile
+//!   of the shared config and credentials files (static keys, `source_profile` /
+//!   `credential_source` roles, SSO, `credential_process`; profile named in config or
+//!   `AWS_PROFILE`, else `main`, then `default`), web identity, container credentials, IMDSv2.
+//!   Temporary credentials and MFA discovery's answer can outlive the process in a
+//!   [`SessionStore`](vault_core::SessionStore) (see [`stored`]).
 //! - **MFA** ([`Mfa`]): with `mfa_serial`, or a device discovered through STS
 //!   GetCallerIdentity and IAM ListMFADevices, the host's [`Interaction`](vault_core::Interaction)
 //!   is asked for a code, and STS GetSessionToken makes a session used until it ends; then

@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! [integrations.aws]
-//! region = "us-east-1"                      # else AWS_REGION, AWS_DEFAULT_REGION, us-east-1
+//! region = "us-east-1"                      # else AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1
 //! credentials_file = "~/.aws/credentials"   # optional
 //! profile = "main"                          # optional; else profiles `main`, then `default`
 //! endpoint_url = "http://127.0.0.1:5000"    # optional; for tests and private endpoints
@@ -11,10 +11,12 @@
 //! discover_mfa = true                       # optional; false: never ask for an MFA code
 //! ```
 //!
-//! Credentials: naming `credentials_file` or `profile` reads that file only (a profile asked
-//! for by name must exist there). Otherwise `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
-//! (and `AWS_SESSION_TOKEN`), then the credentials file (`AWS_SHARED_CREDENTIALS_FILE` or
-//! `~/.aws/credentials`, profile `AWS_PROFILE`, else `main`, then `default`).
+//! Credentials: naming `credentials_file` or `profile` reads the shared files only (a profile
+//! asked for by name must exist there). Otherwise the default chain of
+//! [`CredentialSource::default_chain`]: environment, profile (`AWS_PROFILE`, else `main`, then
+//! `default`, in `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE`), web identity, container,
+//! instance metadata. The region falls back on the profile's `region`. `AWS_CA_BUNDLE` adds
+//! trusted roots.
 //!
 //! Endpoints, as the AWS tools rank them: `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
 //! `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_IAM` for one service, then `AWS_ENDPOINT_URL`,
