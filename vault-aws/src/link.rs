@@ -98,6 +98,15 @@ mod tests {
     }
 
     #[test]
+    fn locator_parts_are_escaped() {
+        let a = AwsLink::from_link(&link().with("version", "x|role=y")).unwrap();
+        let key = a.locator();
+        let text = format!("{key:?}");
+        assert!(!text.contains("x|role=y"), "{text}");
+        assert_eq!(escape("a|b%c"), "a%7Cb%25c");
+    }
+
+    #[test]
     fn valid_links_and_canonical_locators() {
         let plain = AwsLink::from_link(&link()).unwrap();
         let current = AwsLink::from_link(&link().with("version", "AWSCURRENT")).unwrap();

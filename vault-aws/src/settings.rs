@@ -288,6 +288,48 @@ mod tests {
     }
 
     #[test]
+    fn region_from_the_profile_when_nothing_else_says() {
+        let dir = std::env::temp_dir().join(format!(
+            "vault-aws-settings-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("config");
+        std::fs::write(
+            &config,
+            "[default]\nregion = eu-north-1\n[profile dev]\nregion = ap-southeast-2\n",
+        )
+        .unwrap();
+        let base = || {
+            MapEnv::new()
+                .with("HOME", &dir.display().to_string())
+                .with("AWS_CONFIG_FILE", &config.display().to_string())
+        };
+        let env = base();
+        let s: AwsSettings = settings("").deserialize().unwrap();
+        assert_eq!(s.build(&settings(""), &env).unwrap().region(), "eu-north-1");
+        let named = base().with("AWS_PROFILE", "dev");
+        assert_eq!(
+            s.build(&settings(""), &named).unwrap().region(),
+            "ap-southeast-2"
+        );
+        let s2: AwsSettings = settings("profile = \"dev\"").deserialize().unwrap();
+        assert_eq!(
+            s2.build(&settings(""), &env).unwrap().region(),
+            "ap-southeast-2"
+        );
+        let over = base().with("AWS_REGION", "us-west-1");
+        assert_eq!(s.build(&settings(""), &over).unwrap().region(), "us-west-1");
+        let e = err(from_settings(
+            &settings(""),
+            &MapEnv::new().with("AWS_CA_BUNDLE", "/nonexistent/ca.pem"),
+        ));
+        assert!(e.to_string().contains("AWS_CA_BUNDLE"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn endpoint_checks() {
         let e = err(from_settings(
             &settings("endpoint_url = \"http://example.com:5000\""),
