@@ -508,3 +508,76 @@ async fn no_such_entity_in_mfa_discovery_means_no_device() {
     let v = p.fetch(&link(ARN), &NoInteraction).await.unwrap();
     assert_eq!(v.expose_secret(), "ok");
 }
+
+fn sts_creds(action: &str, token: &str) -> ResponseTemplate {
+    let exp = rfc(OffsetDateTime::now_utc() + Duration::hours(1));
+    xml(&format!("<{action}Response><{action}Result><Credentials><AccessKeyId>ASIA{action}</AccessKeyId><SecretAccessKey>s</SecretAccessKey><SessionToken>{token}</SessionToken><Expiration>{exp}</Expiration></Credentials></{action}Result></{action}Response>"))
+}
+
+#[tokio::test]
+async fn web_identity_is_an_unsigned_form_post_with_the_token() {
+    let server = MockServer::start().await;
+    let home = Dir::new("webid-wire");
+    let token = home.write("token", "jwt-canary-token\n");
+    Mock::given(method("POST"))
+        .and(body_string_contains("Action=AssumeRoleWithWebIdentity"))
+        .and(body_string_contains("WebIdentityToken=jwt-canary-token"))
+        .and(body_string_contains("RoleSessionName=ci-run"))
+        .and(|r: &Request| !r.headers.contains_key("authorization"))
+        .respond_with(sts_creds("AssumeRoleWithWebIdentity", "web-session"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    value_for("web-session").expect(1).mount(&server).await;
+    let env = MapEnv::new()
+        .with("HOME", &home.s())
+        .with("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+        .with("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/ci")
+        .with("AWS_ROLE_SESSION_NAME", "ci-run");
+    provider_with(&server, env)
+        .build()
+        .unwrap()
+        .fetch(&link(ARN), &NoInteraction)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_profile_role_with_mfa_serial_sends_the_code_with_assume_role() {
+    let server = MockServer::start().await;
+    let home = Dir::new("role-mfa");
+    Mock::given(method("POST"))
+        .and(body_string_contains("Action=AssumeRole&"))
+        .and(body_string_contains(
+            "SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Fme",
+        ))
+        .and(body_string_contains("TokenCode=975310"))
+        .and(body_string_contains("ExternalId=ext-7"))
+        .and(body_string_contains("DurationSeconds=1800"))
+        .respond_with(sts_creds("AssumeRole", "role-session"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    value_for("role-session").expect(2).mount(&server).await;
+    let config = "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/admin\nsource_profile = base\n\
+                  mfa_serial = arn:aws:iam::123456789012:mfa/me\nexternal_id = ext-7\nduration_seconds = 1800\n";
+    let p = provider_with(&server, MapEnv::new().with("HOME", &home.s()))
+        .credentials(CredentialSource::ProfileFile(ProfileFileSource {
+            path: Some(home.write(
+                "credentials",
+                "[base]\naws_access_key_id = AKIABASE00000000\naws_secret_access_key = s\n",
+            )),
+            profile: Some("admin".into()),
+            config_path: Some(home.write("config", config)),
+        }))
+        .build()
+        .unwrap();
+    let host = CodeInteraction::new("975310");
+    p.fetch(&link(ARN), &host).await.unwrap();
+    p.fetch(&link(ARN), &host).await.unwrap();
+    assert_eq!(host.asks(), 1);
+    assert_eq!(
+        host.serials.lock().unwrap().as_slice(),
+        ["arn:aws:iam::123456789012:mfa/me"]
+    );
+}
