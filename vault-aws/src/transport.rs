@@ -212,7 +212,7 @@ impl Transport {
             };
             let (err, retry_after) = match outcome {
                 Ok(reply) => return Ok(reply),
-                Err((e, ra)) => (scrub(e, creds), ra),
+                Err(failure) => failure,
             };
             let wait = match err.is_retryable() && call.idempotent {
                 true => self
@@ -322,7 +322,9 @@ impl Transport {
         if (200..300).contains(&status) {
             return Ok(Reply { body });
         }
-        let parsed = ErrorBody::parse(&body, error_type.as_deref());
+        let mut parsed = ErrorBody::parse(&body, error_type.as_deref());
+        parsed.message = parsed.message.map(|m| scrub(&m, creds));
+        parsed.code = parsed.code.map(|c| scrub(&c, creds));
         Err((to_error(&call.what, status, &parsed), retry_after))
     }
 
@@ -386,22 +388,16 @@ fn plain_transport_error(what: &str, host: &str, timeout: Duration, e: &reqwest:
         .with_retryable(true)
 }
 
-/// Removes from an error's message any credential we sent that a server repeated (a session
-/// token, the secret key, the access key id): server text must never carry them further.
-pub(crate) fn scrub(e: Error, creds: Option<&Credentials>) -> Error {
-    let Some(creds) = creds else { return e };
-    let mut message = e.message().to_owned();
-    let mut changed = false;
-    for part in creds.sent_parts() {
-        if part.len() >= 4 && message.contains(part) {
-            message = message.replace(part, "[redacted]");
-            changed = true;
+/// Removes from server text any credential we sent that it repeats (a session token, the
+/// secret key, the access key id): server text must never carry them further.
+pub(crate) fn scrub(text: &str, creds: Option<&Credentials>) -> String {
+    let mut text = text.to_owned();
+    if let Some(creds) = creds {
+        for part in creds.sent_parts() {
+            if !part.is_empty() && text.contains(part) {
+                text = text.replace(part, "[redacted]");
+            }
         }
     }
-    if !changed {
-        return e;
-    }
-    Error::new(e.kind(), message)
-        .with_provider(PROVIDER_ID)
-        .with_retryable(e.is_retryable())
+    text
 }
