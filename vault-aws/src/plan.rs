@@ -73,7 +73,9 @@ impl Plan {
     /// Whether the credentials it gives can be fetched again without the user (no MFA code
     /// in the chain): then an expired session is renewed silently.
     pub fn renews_silently(&self) -> bool {
-        self.roles.iter().all(|r| r.mfa_serial.is_none()) && !matches!(self.base, Base::Keys(_))
+        // Keys alone never expire; roles assumed from them can be assumed again.
+        self.roles.iter().all(|r| r.mfa_serial.is_none())
+            && (!self.roles.is_empty() || !matches!(self.base, Base::Keys(_)))
     }
 
     /// Fetches the credentials.

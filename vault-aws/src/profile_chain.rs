@@ -355,6 +355,11 @@ mod tests {
         let p = plan(&s, "selfie").unwrap().unwrap();
         assert!(matches!(&p.base, Base::Keys(c) if c.access_key_id() == "AKIASELF"));
         assert_eq!(p.roles.len(), 1);
+        assert!(
+            p.renews_silently(),
+            "a role from keys is assumed again when it ends"
+        );
+        assert!(!plan(&s, "keys-win").unwrap().unwrap().renews_silently());
         let p = plan(&s, "web").unwrap().unwrap();
         assert!(
             matches!(&p.base, Base::WebIdentity { session_name, .. } if session_name == DEFAULT_SESSION_NAME)
