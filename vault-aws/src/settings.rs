@@ -57,7 +57,7 @@ pub struct AwsSettings {
 
 /// The variables a provider reads later (at sign-in), copied when it is built: the provider
 /// outlives the borrowed environment it was built from.
-const ENV_VARS: [&str; 21] = [
+const ENV_VARS: [&str; 20] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -78,7 +78,6 @@ const ENV_VARS: [&str; 21] = [
     "AWS_CA_BUNDLE",
     "HOME",
     "USERPROFILE",
-    "PATH",
 ];
 
 fn nonempty(env: &dyn Environment, name: &str) -> Option<String> {

@@ -112,9 +112,25 @@ impl SsoProfile {
     }
 
     /// Fetches the role's credentials, signing in when the cache has no usable token.
+    /// A cached token the portal refuses (revoked, signed out elsewhere) makes way for one
+    /// new sign-in.
     pub async fn credentials(&self, ctx: &SourceContext<'_>) -> Result<Credentials, Error> {
         let now = ctx.transport.clock().now();
-        let token = self.token(ctx, now).await?;
+        let token = self.token(ctx, now, false).await?;
+        match self.role_credentials(ctx, &token).await {
+            Err(e) if e.kind() == ErrorKind::SessionExpired => {
+                let token = self.token(ctx, now, true).await?;
+                self.role_credentials(ctx, &token).await
+            }
+            r => r,
+        }
+    }
+
+    async fn role_credentials(
+        &self,
+        ctx: &SourceContext<'_>,
+        token: &SecretString,
+    ) -> Result<Credentials, Error> {
         let portal = endpoint(
             ctx.env,
             "AWS_ENDPOINT_URL_SSO",
@@ -190,12 +206,15 @@ impl SsoProfile {
         serde_json::from_slice(&text).ok()
     }
 
+    /// The access token: the cache's while valid, else refreshed, else a new sign-in;
+    /// `fresh` skips straight to the sign-in.
     async fn token(
         &self,
         ctx: &SourceContext<'_>,
         now: OffsetDateTime,
+        fresh: bool,
     ) -> Result<SecretString, Error> {
-        let cached = self.read_cache();
+        let cached = if fresh { None } else { self.read_cache() };
         if let Some(c) = &cached {
             let valid =
                 OffsetDateTime::parse(&c.expires_at, &Rfc3339).is_ok_and(|t| t - MARGIN > now);

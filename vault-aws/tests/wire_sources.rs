@@ -581,3 +581,59 @@ async fn a_profile_role_with_mfa_serial_sends_the_code_with_assume_role() {
         ["arn:aws:iam::123456789012:mfa/me"]
     );
 }
+
+#[tokio::test]
+async fn sso_a_cached_token_the_portal_refuses_makes_way_for_one_sign_in() {
+    let server = MockServer::start().await;
+    let home = Dir::new("sso-revoked");
+    home.write(
+        &format!(".aws/sso/cache/{}.json", vault_aws_cache_key("corp")),
+        &json!({"accessToken": "revoked-token",
+                "expiresAt": rfc(OffsetDateTime::now_utc() + Duration::hours(2))})
+        .to_string(),
+    );
+    Mock::given(method("GET"))
+        .and(path("/federation/credentials"))
+        .and(header("x-amz-sso_bearer_token", "revoked-token"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"message": "Session token not found or invalid"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/client/register"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"clientId": "cid", "clientSecret": "cs"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/device_authorization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "deviceCode": "dc", "userCode": "WXYZ-1234",
+            "verificationUri": "https://device.sso.eu-west-1.amazonaws.com/", "expiresIn": 600, "interval": 1})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oidc/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"accessToken": "fresh-token", "expiresIn": 3600})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_portal(&server, "fresh-token").await;
+    value_for("sso-session").expect(1).mount(&server).await;
+    let host = DeviceHost::default();
+    sso_provider(&server, &home)
+        .fetch(&link(ARN), &host)
+        .await
+        .unwrap();
+    assert_eq!(host.0.lock().unwrap().len(), 1);
+}
