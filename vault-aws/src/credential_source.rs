@@ -125,6 +125,7 @@ impl CredentialSource {
                     identity: "container".to_owned(),
                     base: Base::Container(c),
                     roles: Vec::new(),
+                    mfa_serial: None,
                 })),
                 None => Found::No(
                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/_FULL_URI are not set".to_owned(),
@@ -136,6 +137,7 @@ impl CredentialSource {
                     identity: "imds".to_owned(),
                     base: Base::Imds(i),
                     roles: Vec::new(),
+                    mfa_serial: None,
                 })),
                 None => Found::No(
                     "instance metadata is disabled (AWS_EC2_METADATA_DISABLED)".to_owned(),
@@ -166,6 +168,7 @@ pub(crate) fn keys_plan(c: Credentials, label: String) -> Plan {
         identity: format!("key:{}", c.access_key_id()),
         base: Base::Keys(c),
         roles: Vec::new(),
+        mfa_serial: None,
     }
 }
 
@@ -198,6 +201,7 @@ fn web_identity_from_env(env: &dyn Environment) -> Result<Found, Error> {
                         .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned()),
                 },
                 roles: Vec::new(),
+                mfa_serial: None,
             })))
         }
     }

@@ -58,6 +58,9 @@ pub(crate) struct Plan {
     pub identity: String,
     pub base: Base,
     pub roles: Vec<RoleStep>,
+    /// A profile's `mfa_serial` when it names no role: the device to make an MFA session
+    /// with (instead of discovering one).
+    pub mfa_serial: Option<String>,
 }
 
 /// What running a plan needs.

@@ -43,11 +43,16 @@ pub(crate) fn plan_for(
     let Some((base, roles, how)) = resolve(set, name, env, sso_cache_dir, &mut visited)? else {
         return Ok(None);
     };
+    let mfa_serial = match roles.is_empty() {
+        true => set.text(name, "mfa_serial").map(|s| s.trim().to_owned()),
+        false => None,
+    };
     Ok(Some(Plan {
         label: format!("profile `{name}` ({how})"),
         identity: format!("profile:{name}"),
         base,
         roles,
+        mfa_serial,
     }))
 }
 
@@ -360,6 +365,14 @@ mod tests {
             "a role from keys is assumed again when it ends"
         );
         assert!(!plan(&s, "keys-win").unwrap().unwrap().renews_silently());
+        let s2 = set(
+            "[profile mfa]\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n",
+            "[mfa]\naws_access_key_id = AKIAM\naws_secret_access_key = s\n",
+        );
+        assert_eq!(
+            plan(&s2, "mfa").unwrap().unwrap().mfa_serial.as_deref(),
+            Some("arn:aws:iam::123456789012:mfa/me")
+        );
         let p = plan(&s, "web").unwrap().unwrap();
         assert!(
             matches!(&p.base, Base::WebIdentity { session_name, .. } if session_name == DEFAULT_SESSION_NAME)

@@ -486,6 +486,9 @@ impl Inner {
             // session cannot be made from temporary credentials.
             Mfa::Serial(_) if base.has_session_token() && !plan.roles.is_empty() => None,
             Mfa::Serial(s) => Some(s.clone()),
+            Mfa::Discover if plan.mfa_serial.is_some() && !base.has_session_token() => {
+                plan.mfa_serial.clone()
+            }
             Mfa::Discover => match &known {
                 Some(k) => k.serial.clone(),
                 None => self.discover_mfa(&base).await?,
