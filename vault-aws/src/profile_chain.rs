@@ -1,5 +1,6 @@
-//! A profile of the shared files turned into a plan (where its credentials come from, then which roles to assume), as the AWS CLI reads it. Within one
-//! profile the first of these that applies wins:
+//! A profile of the shared files turned into a plan (where its credentials come from, then
+//! which roles to assume), as the AWS CLI reads it. Within one profile the first of these
+//! that applies wins:
 //!
 //! 1. `role_arn` with `web_identity_token_file` (AssumeRoleWithWebIdentity);
 //! 2. `role_arn` with `source_profile` (that profile's credentials, then AssumeRole; chains
