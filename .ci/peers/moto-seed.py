@@ -6,7 +6,9 @@ ENFORCED_ENDPOINT (SigV4 + IAM checking is switched on after this script):
   user alice   (access key; may GetSecretValue/DescribeSecret, AssumeRole, GetCallerIdentity,
                 ListMFADevices; no MFA device, so MFA discovery finds none)
   user mallory (access key, no policy: every call is denied)
-  role secrets-reader (trusts alice; may GetSecretValue), role locked (trusts mallory only)
+  role secrets-reader (trusts alice and chain-hop's session `first-hop`; may GetSecretValue), role locked (trusts
+                mallory only), role chain-hop (trusts alice; may only AssumeRole: the first
+                hop of a two-role source_profile chain)
   secret app/db   two versions with fixed VersionIds (AWSPREVIOUS, AWSCURRENT) and a custom
                   label `blue` on the first one
   secret app/blob SecretBinary
@@ -62,8 +64,13 @@ iam.put_user_policy(UserName="alice", PolicyName="secrets-client", PolicyDocumen
     "sts:AssumeRole", "sts:GetCallerIdentity", "iam:ListMFADevices"]))
 mallory = iam.create_user(UserName="mallory")["User"]
 mallory_key = iam.create_access_key(UserName="mallory")["AccessKey"]
+hop = iam.create_role(RoleName="chain-hop", AssumeRolePolicyDocument=trust(alice["Arn"]))["Role"]
+iam.put_role_policy(RoleName="chain-hop", PolicyName="hop", PolicyDocument=policy(["sts:AssumeRole"]))
+# moto compares a trust policy's principals literally: the hop's sessions are trusted by their
+# assumed-role ARN, so the chain's first profile must use role_session_name = first-hop.
+hop_session = hop["Arn"].replace(":iam::", ":sts::").replace(":role/", ":assumed-role/") + "/first-hop"
 reader = iam.create_role(RoleName="secrets-reader",
-                         AssumeRolePolicyDocument=trust(alice["Arn"]))["Role"]
+                         AssumeRolePolicyDocument=trust([alice["Arn"], hop_session]))["Role"]
 iam.put_role_policy(RoleName="secrets-reader", PolicyName="read",
                     PolicyDocument=policy(["secretsmanager:GetSecretValue"]))
 locked = iam.create_role(RoleName="locked", AssumeRolePolicyDocument=trust(mallory["Arn"]))["Role"]
@@ -84,6 +91,7 @@ out.update({
     "VAULT_TEST_AWS_DENIED_SECRET_ACCESS_KEY": mallory_key["SecretAccessKey"],
     "VAULT_TEST_AWS_ROLE_ARN": reader["Arn"],
     "VAULT_TEST_AWS_LOCKED_ROLE_ARN": locked["Arn"],
+    "VAULT_TEST_AWS_HOP_ROLE_ARN": hop["Arn"],
     "VAULT_TEST_AWS_SECRET_ARN": db["ARN"],
     "VAULT_TEST_AWS_SECRET_V1": V1,
     "VAULT_TEST_AWS_SECRET_V2": V2,

@@ -1,9 +1,25 @@
-//! Where credentials come from: keys given by the host, the environment, the shared
-//! credentials file, or a chain of these tried in order.
+//! Where credentials come from: small sources, each answering "not mine" (with what it
+//! looked for) or a plan for credentials, tried in a documented order.
 //!
-//! Sources are read when a session starts (first use, or an explicit sign-in), not when the
-//! provider is built: a program that never touches an AWS secret never needs AWS keys, and a
-//! rotated credentials file is seen by the next sign-in.
+//! The default chain follows the AWS SDKs' (the Rust SDK's `DefaultCredentialsChain`):
+//!
+//! 1. **Environment**: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+//! 2. **Profile** of the shared files (`AWS_CONFIG_FILE` or `~/.aws/config`, merged with
+//!    `AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`, the credentials file winning): the
+//!    profile named by the integration or `AWS_PROFILE`; with none named, `main`, then
+//!    `default` (this crate's rule). Within a profile: web identity role, `source_profile` /
+//!    `credential_source` role, SSO, static keys, `credential_process` (see
+//!    [`profile_chain`](crate::profile_chain)).
+//! 3. **Web identity** from the environment: `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`
+//!    (+ `AWS_ROLE_SESSION_NAME`).
+//! 4. **Container**: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `_FULL_URI`.
+//! 5. **Instance metadata** (IMDSv2), unless `AWS_EC2_METADATA_DISABLED=true`.
+//!
+//! Choosing a source reads only variables and the two small files: no network call and no
+//! child process (a laptop pays well under a millisecond); the chosen source then fetches.
+//! Steps 4 and 5 only choose themselves when nothing earlier did; step 5 then probes with a
+//! 1 s timeout. Sources are read when a session starts (first use or an explicit sign-in),
+//! not when the provider is built.
 
 use std::path::{Path, PathBuf};
 
@@ -11,14 +27,19 @@ use secrecy::ExposeSecret;
 use vault_core::{Environment, Error, ErrorKind};
 use zeroize::Zeroizing;
 
+use crate::arn::RoleArn;
+use crate::container::ContainerSource;
 use crate::credentials::Credentials;
-use crate::profile_file::ProfileFile;
+use crate::imds::ImdsSource;
+use crate::plan::{Base, Plan};
+use crate::profile_chain::{plan_for, DEFAULT_SESSION_NAME};
+use crate::profile_file::{FileKind, ProfileFile, ProfileSet};
 use crate::PROVIDER_ID;
 
 /// The profiles tried, in order, when none is named.
 pub const DEFAULT_PROFILES: [&str; 2] = ["main", "default"];
 
-/// A source of base credentials.
+/// A source of credentials.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum CredentialSource {
@@ -26,45 +47,61 @@ pub enum CredentialSource {
     Static(Credentials),
     /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optional `AWS_SESSION_TOKEN`.
     Environment,
-    /// The shared credentials file.
+    /// A profile of the shared config and credentials files.
     ProfileFile(ProfileFileSource),
+    /// `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`: AssumeRoleWithWebIdentity.
+    WebIdentity,
+    /// The container credentials endpoint named by `AWS_CONTAINER_CREDENTIALS_*_URI`.
+    Container,
+    /// EC2 instance metadata (IMDSv2).
+    InstanceMetadata,
     /// Each source in turn; the first that has credentials wins. A source that is present
     /// but broken (a malformed file, half the environment variables) stops the chain: it is
     /// better to say so than to sign in silently as someone else.
     Chain(Vec<CredentialSource>),
 }
 
-/// Which credentials file and profile to read.
+/// Which shared files and profile to read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProfileFileSource {
-    /// The file; `None`: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`. A leading
-    /// `~/` is the home directory (`HOME`, or `USERPROFILE` on Windows).
+    /// The credentials file; `None`: `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`.
+    /// A leading `~/` is the home directory (`HOME`, or `USERPROFILE` on Windows).
     pub path: Option<String>,
     /// The profile; `None`: `AWS_PROFILE` if set, else `main`, then `default`.
     pub profile: Option<String>,
+    /// The config file; `None`: `AWS_CONFIG_FILE`, else `~/.aws/config`.
+    pub config_path: Option<String>,
 }
 
 /// What one source found.
-enum Found {
-    Yes(Credentials),
+pub(crate) enum Found {
+    Yes(Box<Plan>),
     /// Nothing there; the text says what was looked for.
     No(String),
 }
 
 impl CredentialSource {
-    /// The chain used when nothing is configured: the environment, then the credentials file.
+    /// The AWS SDKs' default chain (see the module documentation).
     pub fn default_chain() -> Self {
         CredentialSource::Chain(vec![
             CredentialSource::Environment,
             CredentialSource::ProfileFile(ProfileFileSource::default()),
+            CredentialSource::WebIdentity,
+            CredentialSource::Container,
+            CredentialSource::InstanceMetadata,
         ])
     }
 
-    /// Reads credentials. Errors name what was looked for (variables, file, profiles),
-    /// never a value.
-    pub fn load(&self, env: &dyn Environment) -> Result<Credentials, Error> {
+    /// Which source would be used, in words (for `status`: never a key), without any network
+    /// call or child process.
+    pub fn describe(&self, env: &dyn Environment) -> Result<String, Error> {
+        self.select(env).map(|p| p.label)
+    }
+
+    /// Chooses the source: reads variables and files only.
+    pub(crate) fn select(&self, env: &dyn Environment) -> Result<Plan, Error> {
         match self.find(env)? {
-            Found::Yes(c) => Ok(c),
+            Found::Yes(p) => Ok(*p),
             Found::No(looked) => Err(Error::new(
                 ErrorKind::SignedOut,
                 format!("no AWS credentials found: {looked}"),
@@ -73,11 +110,39 @@ impl CredentialSource {
         }
     }
 
-    fn find(&self, env: &dyn Environment) -> Result<Found, Error> {
+    pub(crate) fn find(&self, env: &dyn Environment) -> Result<Found, Error> {
         match self {
-            CredentialSource::Static(c) => Ok(Found::Yes(c.clone())),
+            CredentialSource::Static(c) => Ok(Found::Yes(Box::new(keys_plan(
+                c.clone(),
+                "keys given by the application".to_owned(),
+            )))),
             CredentialSource::Environment => from_env(env),
             CredentialSource::ProfileFile(p) => p.find(env),
+            CredentialSource::WebIdentity => web_identity_from_env(env),
+            CredentialSource::Container => Ok(match ContainerSource::from_env(env)? {
+                Some(c) => Found::Yes(Box::new(Plan {
+                    label: format!("container credentials ({})", c.host()),
+                    identity: "container".to_owned(),
+                    base: Base::Container(c),
+                    roles: Vec::new(),
+                    mfa_serial: None,
+                })),
+                None => Found::No(
+                    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/_FULL_URI are not set".to_owned(),
+                ),
+            }),
+            CredentialSource::InstanceMetadata => Ok(match ImdsSource::from_env(env)? {
+                Some(i) => Found::Yes(Box::new(Plan {
+                    label: "EC2 instance metadata".to_owned(),
+                    identity: "imds".to_owned(),
+                    base: Base::Imds(i),
+                    roles: Vec::new(),
+                    mfa_serial: None,
+                })),
+                None => Found::No(
+                    "instance metadata is disabled (AWS_EC2_METADATA_DISABLED)".to_owned(),
+                ),
+            }),
             CredentialSource::Chain(sources) => {
                 let mut looked = Vec::new();
                 for s in sources {
@@ -92,6 +157,52 @@ impl CredentialSource {
                     looked.join("; ")
                 }))
             }
+        }
+    }
+}
+
+/// A plan that uses keys at hand.
+pub(crate) fn keys_plan(c: Credentials, label: String) -> Plan {
+    Plan {
+        label,
+        identity: format!("key:{}", c.access_key_id()),
+        base: Base::Keys(c),
+        roles: Vec::new(),
+        mfa_serial: None,
+    }
+}
+
+fn web_identity_from_env(env: &dyn Environment) -> Result<Found, Error> {
+    let get = |n: &str| {
+        env.var(n)
+            .map(|v| v.expose_secret().trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    match (get("AWS_WEB_IDENTITY_TOKEN_FILE"), get("AWS_ROLE_ARN")) {
+        (None, None) => Ok(Found::No(
+            "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not set".to_owned(),
+        )),
+        (Some(_), None) => Err(config_error(
+            "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not".to_owned(),
+        )),
+        (None, Some(_)) => Err(config_error(
+            "AWS_ROLE_ARN is set but AWS_WEB_IDENTITY_TOKEN_FILE is not".to_owned(),
+        )),
+        (Some(file), Some(role)) => {
+            let role =
+                RoleArn::parse(&role).map_err(|e| config_error(format!("AWS_ROLE_ARN: {e}")))?;
+            Ok(Found::Yes(Box::new(Plan {
+                label: format!("web identity (AWS_WEB_IDENTITY_TOKEN_FILE), role {role}"),
+                identity: format!("web-identity:{role}"),
+                base: Base::WebIdentity {
+                    token_file: expand_home(&file, env)?,
+                    role,
+                    session_name: get("AWS_ROLE_SESSION_NAME")
+                        .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned()),
+                },
+                roles: Vec::new(),
+                mfa_serial: None,
+            })))
         }
     }
 }
@@ -122,7 +233,10 @@ fn from_env(env: &dyn Environment) -> Result<Found, Error> {
             if let Some(t) = env.var("AWS_SESSION_TOKEN") {
                 c = c.with_session_token(t.expose_secret());
             }
-            Ok(Found::Yes(c))
+            Ok(Found::Yes(Box::new(keys_plan(
+                c,
+                "environment variables".to_owned(),
+            ))))
         }
     }
 }
@@ -152,18 +266,35 @@ pub(crate) fn expand_home(path: &str, env: &dyn Environment) -> Result<PathBuf, 
     }
 }
 
+/// Reads a shared file; `Ok(None)` when it does not exist and was not named explicitly.
+fn read_file(path: &Path, explicit: bool, what: &str) -> Result<Option<Zeroizing<String>>, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(Zeroizing::new(t))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok(None),
+        Err(e) => Err(config_error(format!(
+            "cannot read the AWS {what} file {}: {}",
+            path.display(),
+            e.kind()
+        ))),
+    }
+}
+
+/// The variable's value, trimmed, when set and not empty.
+fn var_text(env: &dyn Environment, name: &str) -> Option<String> {
+    env.var(name)
+        .map(|v| v.expose_secret().trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
 impl ProfileFileSource {
-    /// The file this source reads, and whether it was named explicitly (then a missing file
+    /// The credentials file, and whether it was named explicitly (then a missing file
     /// is an error, not a reason to try the next source).
     fn resolve_path(&self, env: &dyn Environment) -> Result<(PathBuf, bool), Error> {
         if let Some(p) = &self.path {
             return Ok((expand_home(p, env)?, true));
         }
-        if let Some(p) = env
-            .var("AWS_SHARED_CREDENTIALS_FILE")
-            .filter(|p| !p.expose_secret().is_empty())
-        {
-            return Ok((expand_home(p.expose_secret(), env)?, true));
+        if let Some(p) = var_text(env, "AWS_SHARED_CREDENTIALS_FILE") {
+            return Ok((expand_home(&p, env)?, true));
         }
         let home = home(env).ok_or_else(|| {
             config_error(
@@ -173,53 +304,92 @@ impl ProfileFileSource {
         Ok((home.join(".aws").join("credentials"), false))
     }
 
-    fn find(&self, env: &dyn Environment) -> Result<Found, Error> {
-        let (path, explicit) = self.resolve_path(env)?;
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => Zeroizing::new(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-                return Ok(Found::No(format!("{} does not exist", path.display())))
-            }
-            Err(e) => {
-                return Err(config_error(format!(
-                    "cannot read the AWS credentials file {}: {}",
-                    path.display(),
-                    e.kind()
-                )))
-            }
-        };
-        self.pick(&path, &text, env)
+    /// The config file (never required to exist).
+    fn config_file(&self, env: &dyn Environment) -> Result<Option<PathBuf>, Error> {
+        if let Some(p) = &self.config_path {
+            return expand_home(p, env).map(Some);
+        }
+        if let Some(p) = var_text(env, "AWS_CONFIG_FILE") {
+            return expand_home(&p, env).map(Some);
+        }
+        Ok(home(env).map(|h| h.join(".aws").join("config")))
     }
 
-    fn pick(&self, path: &Path, text: &str, env: &dyn Environment) -> Result<Found, Error> {
-        let file = ProfileFile::parse(text).map_err(|e| {
-            config_error(format!(
-                "in the AWS credentials file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let named = self.profile.clone().or_else(|| {
-            env.var("AWS_PROFILE")
-                .map(|p| p.expose_secret().to_owned())
-                .filter(|p| !p.is_empty())
-        });
+    /// The profile named by this source or `AWS_PROFILE`.
+    pub(crate) fn named(&self, env: &dyn Environment) -> Option<String> {
+        self.profile
+            .clone()
+            .filter(|p| !p.trim().is_empty())
+            .or_else(|| var_text(env, "AWS_PROFILE"))
+    }
+
+    /// Both files, parsed.
+    pub(crate) fn load_set(&self, env: &dyn Environment) -> Result<(ProfileSet, String), Error> {
+        let (path, explicit) = self.resolve_path(env)?;
+        let mut set = ProfileSet::default();
+        let mut looked = Vec::new();
+        match read_file(&path, explicit, "credentials")? {
+            Some(text) => {
+                set.credentials =
+                    ProfileFile::parse_as(&text, FileKind::Credentials).map_err(|e| {
+                        config_error(format!(
+                            "in the AWS credentials file {}: {e}",
+                            path.display()
+                        ))
+                    })?;
+                looked.push(path.display().to_string());
+            }
+            None => looked.push(format!("{} (does not exist)", path.display())),
+        }
+        if let Some(cpath) = self.config_file(env)? {
+            if let Some(text) = read_file(&cpath, false, "config")? {
+                set.config = ProfileFile::parse_as(&text, FileKind::Config).map_err(|e| {
+                    config_error(format!("in the AWS config file {}: {e}", cpath.display()))
+                })?;
+                looked.push(cpath.display().to_string());
+            }
+        }
+        Ok((set, looked.join(" and ")))
+    }
+
+    /// Where IAM Identity Center tokens are cached.
+    fn sso_cache_dir(env: &dyn Environment) -> PathBuf {
+        home(env)
+            .unwrap_or_default()
+            .join(".aws")
+            .join("sso")
+            .join("cache")
+    }
+
+    fn find(&self, env: &dyn Environment) -> Result<Found, Error> {
+        let (set, files) = self.load_set(env)?;
+        let named = self.named(env);
         let candidates: Vec<String> = match &named {
             Some(p) => vec![p.clone()],
             None => DEFAULT_PROFILES.iter().map(|p| p.to_string()).collect(),
         };
+        let cache = Self::sso_cache_dir(env);
         for name in &candidates {
-            if let Some(profile) = file.profile(name) {
-                return profile.credentials().map(Found::Yes).map_err(|missing| {
-                    config_error(format!(
-                        "profile `{name}` in {} has no `{missing}`",
-                        path.display()
-                    ))
-                });
+            if !set.has(name) {
+                continue;
+            }
+            match plan_for(&set, name, env, &cache)? {
+                Some(plan) => return Ok(Found::Yes(Box::new(plan))),
+                None if named.is_some() => {
+                    return Err(config_error(format!(
+                        "AWS profile `{name}` in {files} has no credentials (no keys, role_arn, sso_session or credential_process)"
+                    )))
+                }
+                None => {}
             }
         }
         let looked = format!(
-            "{} has no profile {}",
-            path.display(),
+            "{files} {} no profile {} with credentials",
+            if files.contains(" and ") {
+                "have"
+            } else {
+                "has"
+            },
             candidates
                 .iter()
                 .map(|c| format!("`{c}`"))
@@ -280,7 +450,18 @@ mod tests {
         CredentialSource::ProfileFile(ProfileFileSource {
             path: Some(path.to_owned()),
             profile: profile.map(str::to_owned),
+            config_path: Some("/nonexistent/vault-aws/config".to_owned()),
         })
+    }
+
+    impl CredentialSource {
+        /// The keys of a plan that uses keys at hand (tests only).
+        fn load(&self, env: &dyn Environment) -> Result<Credentials, Error> {
+            match self.select(env)?.base {
+                Base::Keys(c) => Ok(c),
+                other => panic!("not keys: {other:?}"),
+            }
+        }
     }
 
     #[test]
@@ -316,6 +497,7 @@ mod tests {
             e.message().contains("no profile `main` or `default`"),
             "{e}"
         );
+        assert!(e.message().contains("with credentials"), "{e}");
         assert!(e.message().contains(&p), "{e}");
         let e = src(&p, Some("prod")).load(&MapEnv::new()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidConfig);
@@ -352,13 +534,15 @@ mod tests {
         let c = CredentialSource::default_chain().load(&env).unwrap();
         assert_eq!(c.access_key_id(), "AKIAMAIN");
 
-        let env = MapEnv::new().with("HOME", "/nonexistent-home");
+        let env = MapEnv::new()
+            .with("HOME", "/nonexistent-home")
+            .with("AWS_EC2_METADATA_DISABLED", "true");
         let e = CredentialSource::default_chain().load(&env).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::SignedOut);
         assert!(e.message().contains("AWS_ACCESS_KEY_ID"), "{e}");
         assert!(
             e.message()
-                .contains("/nonexistent-home/.aws/credentials does not exist"),
+                .contains("/nonexistent-home/.aws/credentials (does not exist)"),
             "{e}"
         );
 

@@ -72,6 +72,29 @@ impl Credentials {
         )
     }
 
+    /// Every part of these credentials that goes on the wire or could be echoed back, for
+    /// scrubbing server text.
+    pub(crate) fn sent_parts(&self) -> Vec<&str> {
+        let mut parts = vec![
+            self.access_key_id.as_str(),
+            self.secret_access_key.expose_secret(),
+        ];
+        if let Some(t) = &self.session_token {
+            parts.push(t.expose_secret());
+        }
+        parts
+    }
+
+    /// The session token, for the store's record.
+    pub(crate) fn session_token(&self) -> Option<&str> {
+        self.session_token.as_ref().map(|t| t.expose_secret())
+    }
+
+    /// The secret access key, for the store's record.
+    pub(crate) fn secret_access_key(&self) -> &str {
+        self.secret_access_key.expose_secret()
+    }
+
     /// The access key id shortened for messages: its 4-character kind prefix (`AKIA` for a
     /// user key, `ASIA` for temporary credentials) and its last 4 characters.
     pub fn key_hint(&self) -> String {

@@ -17,6 +17,6 @@ impl ProviderFactory for Factory {
         settings: &IntegrationSettings,
         context: &ProviderContext<'_>,
     ) -> Result<DynProvider, ConfigError> {
-        crate::settings::from_settings(settings, context.env)
+        crate::settings::from_context(settings, context)
     }
 }

@@ -3,9 +3,12 @@
 //! AWS Secrets Manager for [`vault_core`]: a [`Provider`](vault_core::Provider) that reads
 //! secrets by ARN with plain REST calls signed by `aws-sigv4` (no AWS SDK).
 //!
-//! - **Credentials** ([`CredentialSource`]): static keys from the host, the environment
-//!   (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), the shared
-//!   credentials file (profile named in config, else `main`, then `default`), or a chain.
+//! - **Credentials** ([`CredentialSource`]): the AWS SDKs' chain: the environment, a profile
+//!   of the shared config and credentials files (static keys, `source_profile` /
+//!   `credential_source` roles, SSO, `credential_process`; profile named in config or
+//!   `AWS_PROFILE`, else `main`, then `default`), web identity, container credentials, IMDSv2.
+//!   Temporary credentials and MFA discovery's answer can outlive the process in a
+//!   [`SessionStore`](vault_core::SessionStore) (see [`stored`]).
 //! - **MFA** ([`Mfa`]): with `mfa_serial`, or a device discovered through STS
 //!   GetCallerIdentity and IAM ListMFADevices, the host's [`Interaction`](vault_core::Interaction)
 //!   is asked for a code, and STS GetSessionToken makes a session used until it ends; then
@@ -39,16 +42,22 @@
 #![forbid(unsafe_code)]
 
 pub mod arn;
+mod container;
 pub mod credential_source;
 pub mod credentials;
 pub mod endpoint;
 pub mod error_body;
 pub mod error_map;
 mod factory;
+mod http_creds;
 mod iam;
+mod imds;
 pub mod link;
 pub mod mfa;
 pub mod partition;
+mod plan;
+pub mod process;
+pub mod profile_chain;
 pub mod profile_file;
 pub mod provider;
 mod query;
@@ -57,6 +66,8 @@ pub mod secrets_manager;
 pub mod session;
 pub mod settings;
 pub mod sigv4;
+mod sso;
+pub mod stored;
 pub mod sts;
 mod transport;
 pub mod version;
@@ -71,7 +82,7 @@ pub use mfa::Mfa;
 pub use partition::Partition;
 pub use profile_file::{ProfileFile, ProfileFileError};
 pub use provider::{AwsProvider, AwsProviderBuilder};
-pub use settings::{from_settings, AwsSettings};
+pub use settings::{from_context, from_settings, AwsSettings};
 pub use vault_core::RetryPolicy;
 pub use version::SecretVersion;
 

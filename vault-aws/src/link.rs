@@ -69,11 +69,22 @@ impl AwsLink {
             None => format!("stage:{AWSCURRENT}"),
         };
         let role = self.role.as_ref().map_or("", |r| r.as_str());
+        // Each part escaped, so no (role, version) pair can spell another's key.
         Locator::new(
             PROVIDER_ID,
-            format!("{}|role={role}|{version}", self.secret),
+            format!(
+                "{}|role={}|{}",
+                escape(&self.secret.to_string()),
+                escape(role),
+                escape(&version)
+            ),
         )
     }
+}
+
+/// Escapes the locator's separator `|` (and the escape character itself).
+fn escape(part: &str) -> String {
+    part.replace('%', "%25").replace('|', "%7C")
 }
 
 #[cfg(test)]
@@ -84,6 +95,15 @@ mod tests {
 
     fn link() -> Link {
         Link::new(PROVIDER_ID).with("secret_arn", ARN)
+    }
+
+    #[test]
+    fn locator_parts_are_escaped() {
+        let a = AwsLink::from_link(&link().with("version", "x|role=y")).unwrap();
+        let key = a.locator();
+        let text = format!("{key:?}");
+        assert!(!text.contains("x|role=y"), "{text}");
+        assert_eq!(escape("a|b%c"), "a%7Cb%25c");
     }
 
     #[test]

@@ -98,17 +98,47 @@ impl fmt::Debug for Profile {
     }
 }
 
-/// A parsed credentials file: profiles by name.
+/// A parsed credentials or config file: profiles by name, and (config file) `sso-session`
+/// sections by name.
 #[derive(Default, Debug)]
 pub struct ProfileFile {
     profiles: BTreeMap<String, Profile>,
+    sso_sessions: BTreeMap<String, Profile>,
+}
+
+/// Which of the two shared files a text is: they name their sections differently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// `~/.aws/credentials`: `[NAME]` is profile NAME (`[profile NAME]` is accepted too).
+    Credentials,
+    /// `~/.aws/config`: `[default]`, `[profile NAME]` and `[sso-session NAME]`; any other
+    /// section (`[services x]`, a bare `[NAME]`) is skipped, as the AWS CLI does.
+    Config,
+}
+
+/// Where the properties of the current section go.
+#[derive(Clone)]
+enum Section {
+    Profile(String),
+    SsoSession(String),
+    Skipped,
 }
 
 impl ProfileFile {
     /// Parses the text of a credentials file.
     pub fn parse(text: &str) -> Result<Self, ProfileFileError> {
+        Self::parse_as(text, FileKind::Credentials)
+    }
+
+    /// Parses the text of a config file (`AWS_CONFIG_FILE`, `~/.aws/config`).
+    pub fn parse_config(text: &str) -> Result<Self, ProfileFileError> {
+        Self::parse_as(text, FileKind::Config)
+    }
+
+    /// Parses `text` read as `kind`.
+    pub fn parse_as(text: &str, kind: FileKind) -> Result<Self, ProfileFileError> {
         let mut file = ProfileFile::default();
-        let mut current: Option<String> = None;
+        let mut current: Option<Section> = None;
         let mut last_key: Option<String> = None;
         for (i, raw) in text.lines().enumerate() {
             let line = i + 1;
@@ -131,14 +161,19 @@ impl ProfileFile {
                 if !(after.is_empty() || after.starts_with('#') || after.starts_with(';')) {
                     return Err(ProfileFileError::BadHeader { line });
                 }
-                let name = rest[..end].trim();
-                // Some tools write `[profile name]` in the credentials file too.
-                let name = name.strip_prefix("profile ").map(str::trim).unwrap_or(name);
-                if name.is_empty() || name.contains(char::is_whitespace) {
-                    return Err(ProfileFileError::BadHeader { line });
+                let header = rest[..end].trim();
+                let section =
+                    section_of(header, kind).ok_or(ProfileFileError::BadHeader { line })?;
+                match &section {
+                    Section::Profile(n) => {
+                        file.profiles.entry(n.clone()).or_default();
+                    }
+                    Section::SsoSession(n) => {
+                        file.sso_sessions.entry(n.clone()).or_default();
+                    }
+                    Section::Skipped => {}
                 }
-                file.profiles.entry(name.to_owned()).or_default();
-                current = Some(name.to_owned());
+                current = Some(section);
                 last_key = None;
                 continue;
             }
@@ -149,7 +184,16 @@ impl ProfileFile {
             if key.is_empty() || key.contains(char::is_whitespace) {
                 return Err(ProfileFileError::BadLine { line });
             }
-            let Some(profile) = current.as_ref().and_then(|c| file.profiles.get_mut(c)) else {
+            let profile = match &current {
+                None => return Err(ProfileFileError::PropertyOutsideProfile { line }),
+                Some(Section::Skipped) => {
+                    last_key = Some(key);
+                    continue;
+                }
+                Some(Section::Profile(n)) => file.profiles.get_mut(n),
+                Some(Section::SsoSession(n)) => file.sso_sessions.get_mut(n),
+            };
+            let Some(profile) = profile else {
                 return Err(ProfileFileError::PropertyOutsideProfile { line });
             };
             let value = strip_inline_comment(value).trim();
@@ -169,6 +213,79 @@ impl ProfileFile {
     /// The profile names, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.profiles.keys().map(String::as_str)
+    }
+
+    /// An `[sso-session NAME]` section of a config file.
+    pub fn sso_session(&self, name: &str) -> Option<&Profile> {
+        self.sso_sessions.get(name)
+    }
+}
+
+/// The section a header names in a file of `kind`; `None` for a malformed header.
+fn section_of(header: &str, kind: FileKind) -> Option<Section> {
+    let valid = |n: &str| !n.is_empty() && !n.contains(char::is_whitespace);
+    let (prefix, rest) = match header.split_once(char::is_whitespace) {
+        Some((p, r)) => (p, Some(r.trim())),
+        None => (header, None),
+    };
+    match (kind, prefix, rest) {
+        (_, "profile", Some(n)) if valid(n) => Some(Section::Profile(n.to_owned())),
+        (FileKind::Config, "sso-session", Some(n)) if valid(n) => {
+            Some(Section::SsoSession(n.to_owned()))
+        }
+        (FileKind::Credentials, n, None) if valid(n) => Some(Section::Profile(n.to_owned())),
+        (FileKind::Config, "default", None) => Some(Section::Profile("default".to_owned())),
+        (FileKind::Config, n, _) if !n.is_empty() => Some(Section::Skipped),
+        _ => None,
+    }
+}
+
+/// The credentials file and the config file read together, as the AWS CLI merges them: a
+/// profile is the union of its two sections, the credentials file's keys winning.
+#[derive(Default, Debug)]
+pub struct ProfileSet {
+    /// The config file (`AWS_CONFIG_FILE`, `~/.aws/config`), if it exists.
+    pub config: ProfileFile,
+    /// The credentials file, if it exists.
+    pub credentials: ProfileFile,
+}
+
+impl ProfileSet {
+    /// A property of profile `name`: the credentials file's, else the config file's.
+    pub fn get(&self, name: &str, key: &str) -> Option<&SecretString> {
+        self.credentials
+            .profile(name)
+            .and_then(|p| p.get(key))
+            .or_else(|| self.config.profile(name).and_then(|p| p.get(key)))
+    }
+
+    /// A property as plain text (for non-secret settings: ARNs, names, commands).
+    pub fn text(&self, name: &str, key: &str) -> Option<String> {
+        self.get(name, key).map(|v| v.expose_secret().to_owned())
+    }
+
+    /// Whether either file has profile `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.credentials.profile(name).is_some() || self.config.profile(name).is_some()
+    }
+
+    /// Static keys of profile `name`, if it has an access key id (else `Ok(None)`); the name
+    /// of the first missing key when half of them is there.
+    pub fn keys(&self, name: &str) -> Result<Option<Credentials>, &'static str> {
+        let Some(id) = self.get(name, "aws_access_key_id") else {
+            return Ok(None);
+        };
+        let secret = self
+            .get(name, "aws_secret_access_key")
+            .ok_or("aws_secret_access_key")?;
+        let mut c = Credentials::new(id.expose_secret(), secret.expose_secret());
+        if let Some(t) = self
+            .get(name, "aws_session_token")
+            .or_else(|| self.get(name, "aws_security_token"))
+        {
+            c = c.with_session_token(t.expose_secret());
+        }
+        Ok(Some(c))
     }
 }
 
@@ -270,6 +387,78 @@ region = eu-west-1
             .unwrap_err()
             .to_string();
         assert!(!msg.contains("secret-value-here"), "{msg}");
+    }
+
+    #[test]
+    fn config_file_sections_as_the_cli_reads_them() {
+        let text = "\
+# comment
+[default]
+region = eu-west-1
+[profile dev]   ; trailing comment
+Role_Arn = arn:aws:iam::123456789012:role/a
+source_profile = default
+s3 =
+  max_concurrent_requests = 10
+[profile   spaced  ]
+region = us-east-2
+[bare]
+region = ignored
+[services local]
+sts =
+  endpoint_url = http://127.0.0.1:5000
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+[profile dev]
+region = us-west-2
+";
+        let f = ProfileFile::parse_config(text).unwrap();
+        assert_eq!(f.names().collect::<Vec<_>>(), ["default", "dev", "spaced"]);
+        let dev = f.profile("dev").unwrap();
+        assert_eq!(
+            dev.get("role_arn").unwrap().expose_secret(),
+            "arn:aws:iam::123456789012:role/a"
+        );
+        assert_eq!(dev.get("region").unwrap().expose_secret(), "us-west-2");
+        assert!(dev.get("max_concurrent_requests").is_none());
+        assert!(
+            f.profile("bare").is_none(),
+            "[bare] is not a profile in the config file"
+        );
+        assert_eq!(
+            f.sso_session("corp")
+                .unwrap()
+                .get("sso_start_url")
+                .unwrap()
+                .expose_secret(),
+            "https://corp.awsapps.com/start"
+        );
+        assert_eq!(
+            ProfileFile::parse_config("[]\n").unwrap_err(),
+            ProfileFileError::BadHeader { line: 1 }
+        );
+        assert_eq!(
+            ProfileFile::parse("[two words]\n").unwrap_err(),
+            ProfileFileError::BadHeader { line: 1 }
+        );
+    }
+
+    #[test]
+    fn the_credentials_file_wins_over_the_config_file() {
+        let set = ProfileSet {
+            config: ProfileFile::parse_config(
+                "[profile main]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = c\nregion = eu-west-1\n",
+            )
+            .unwrap(),
+            credentials: ProfileFile::parse("[main]\naws_access_key_id = AKIACREDS\naws_secret_access_key = k\n").unwrap(),
+        };
+        assert_eq!(
+            set.keys("main").unwrap().unwrap().access_key_id(),
+            "AKIACREDS"
+        );
+        assert_eq!(set.text("main", "region").unwrap(), "eu-west-1");
+        assert!(set.has("main") && !set.has("other"));
+        assert!(set.keys("other").unwrap().is_none());
     }
 
     #[test]

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use vault_core::body::BodyLimit;
 use vault_core::{
     Clock, Environment, Error, ErrorKind, Interaction, Link, Locator, ProcessEnv, Provider,
-    ProviderId, SecretDetails, SessionState, SystemClock,
+    ProviderId, SecretDetails, SessionState, SessionStore, StoreKey, SystemClock,
 };
 
 use crate::credential_source::CredentialSource;
@@ -17,9 +18,11 @@ use crate::endpoint::{Endpoints, Service};
 use crate::link::AwsLink;
 use crate::mfa::{check_code, Mfa};
 use crate::partition::is_valid_region;
+use crate::plan::{Plan, SourceContext};
 use crate::roles::RoleCache;
-use crate::session::{Session, SessionManager};
-use crate::transport::{Transport, DEFAULT_TIMEOUT};
+use crate::session::{Session, SessionManager, EXPIRY_MARGIN};
+use crate::stored::{MfaKnown, Record, StoredCreds};
+use crate::transport::{Transport, DEFAULT_DEADLINE, DEFAULT_TIMEOUT};
 use crate::{iam, secrets_manager, sts, PROVIDER_ID};
 use vault_core::RetryPolicy;
 
@@ -48,6 +51,7 @@ struct Inner {
     transport: Transport,
     session: SessionManager,
     roles: RoleCache,
+    store: Option<Arc<dyn SessionStore>>,
 }
 
 impl std::fmt::Debug for AwsProvider {
@@ -74,6 +78,9 @@ pub struct AwsProviderBuilder {
     client: Option<reqwest::Client>,
     retry: RetryPolicy,
     timeout: Duration,
+    deadline: Duration,
+    body_limit: BodyLimit,
+    store: Option<Arc<dyn SessionStore>>,
 }
 
 impl std::fmt::Debug for AwsProviderBuilder {
@@ -103,6 +110,9 @@ impl Default for AwsProviderBuilder {
             client: None,
             retry: RetryPolicy::default(),
             timeout: DEFAULT_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
+            body_limit: BodyLimit::default(),
+            store: None,
         }
     }
 }
@@ -180,6 +190,27 @@ impl AwsProviderBuilder {
         self
     }
 
+    /// The deadline of one call across its retries (default 30 s): a server that never
+    /// answers, or answers one byte a second, ends the call by then.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The largest response body read (default [`BodyLimit::DEFAULT_MAX_BYTES`]); a larger
+    /// one fails the call with `InvalidResponse`.
+    pub fn body_limit(mut self, max_bytes: usize) -> Self {
+        self.body_limit = BodyLimit::new(max_bytes);
+        self
+    }
+
+    /// Keeps temporary credentials (MFA session, roles) and MFA discovery's answer in
+    /// `store`, so a later process resumes without asking for a code (see [`crate::stored`]).
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// Builds the provider; fails on a malformed region, an endpoint that is neither https nor
     /// loopback http, or when no TLS client can be made.
     pub fn build(self) -> Result<AwsProvider, Error> {
@@ -198,7 +229,14 @@ impl AwsProviderBuilder {
             Some(c) => c,
             None => Transport::default_client()?,
         };
-        let transport = Transport::new(client, self.retry, self.timeout, self.clock.clone());
+        let transport = Transport::new(
+            client,
+            self.retry,
+            self.timeout,
+            self.deadline,
+            self.body_limit,
+            self.clock.clone(),
+        );
         Ok(AwsProvider {
             inner: Arc::new(Inner {
                 region: self.region,
@@ -212,6 +250,7 @@ impl AwsProviderBuilder {
                 transport,
                 session: SessionManager::new(),
                 roles: RoleCache::default(),
+                store: self.store,
             }),
         })
     }
@@ -226,6 +265,21 @@ impl AwsProvider {
     /// The region STS calls go to.
     pub fn region(&self) -> &str {
         &self.inner.region
+    }
+
+    /// Which credential source the session uses (or would use), in words for `status`
+    /// (`profile `dev` (role … from profile `base`: static keys)`, `environment variables`,
+    /// `EC2 instance metadata`, …), and whether it was resumed from the session store. Never a
+    /// key. Choosing reads variables and files only: no network call.
+    pub fn source_description(&self) -> Result<String, Error> {
+        if let Some(s) = self.inner.session.current_session() {
+            return Ok(if s.resumed {
+                format!("{} (resumed from the session store)", s.source)
+            } else {
+                s.source.clone()
+            });
+        }
+        self.inner.source.describe(self.inner.env.as_ref())
     }
 
     /// The credentials a link's calls are signed with: the session's, or the role's.
@@ -248,14 +302,50 @@ impl AwsProvider {
                     .roles
                     .get(role, now, || async {
                         let ep = inner.endpoints.resolve(Service::Sts, &inner.region);
-                        sts::assume_role(&inner.transport, &ep, &base, role, inner.role_duration)
-                            .await
+                        let c = sts::assume_role(
+                            &inner.transport,
+                            &ep,
+                            &base,
+                            role,
+                            &sts::RoleOptions {
+                                duration_seconds: inner.role_duration,
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
+                        inner.save_role(&session, role.as_str(), &c);
+                        Ok(c)
                     })
                     .await;
                 self.note_expiry(&session, r)?
             }
         };
         Ok((session, creds))
+    }
+
+    /// Runs `op` with a link's credentials. When they came from the session store and the
+    /// server refuses them (expired, unknown token), the record is dropped and `op` runs once
+    /// more after a normal sign-in.
+    async fn with_credentials<T, F, Fut>(
+        &self,
+        link: &AwsLink,
+        interaction: &dyn Interaction,
+        op: F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(Arc<Credentials>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let (session, creds) = self.credentials_for(link, interaction).await?;
+        let r = op(creds).await;
+        let refused = matches!(&r, Err(e) if matches!(e.kind(), ErrorKind::AuthFailed | ErrorKind::SessionExpired));
+        if refused && session.resumed {
+            self.inner.forget_stored(&session);
+            let (session, creds) = self.credentials_for(link, interaction).await?;
+            let r = op(creds).await;
+            return self.note_call_expiry(link, &session, r);
+        }
+        self.note_call_expiry(link, &session, r)
     }
 
     /// After a Secrets Manager call: an expired token is the role's when the link names one
@@ -276,11 +366,15 @@ impl AwsProvider {
     }
 
     /// When AWS says the session's token expired, the session is over: remember it, so the
-    /// next fetch says "session expired" at once.
+    /// next fetch says "session expired" at once (or renews it, when that needs no user).
     fn note_expiry<T>(&self, session: &Arc<Session>, r: Result<T, Error>) -> Result<T, Error> {
         if let Err(e) = &r {
             if e.kind() == ErrorKind::SessionExpired && session.until.is_some() {
-                self.inner.session.expire(session);
+                if session.renews {
+                    self.inner.session.drop_resumed(session);
+                } else {
+                    self.inner.session.expire(session);
+                }
             }
         }
         r
@@ -288,21 +382,120 @@ impl AwsProvider {
 }
 
 impl Inner {
-    /// Signs in: reads the base credentials and, when MFA applies, asks for a code and makes
-    /// an MFA session with it. `verify` (an explicit sign-in) checks keys that would otherwise
-    /// be used unchecked with STS GetCallerIdentity, so `login` fails on a wrong key at once.
+    /// The store key of a plan: its identity, plus the MFA device the integration names.
+    fn store_key(&self, plan: &Plan) -> Option<StoreKey> {
+        self.store.as_ref()?;
+        let mut id = plan.identity.clone();
+        if let Mfa::Serial(s) = &self.mfa {
+            id.push_str("|mfa:");
+            id.push_str(s);
+        }
+        Some(StoreKey::new(PROVIDER_ID, id))
+    }
+
+    fn load_record(&self, key: &Option<StoreKey>) -> Option<Record> {
+        let (store, key) = (self.store.as_ref()?, key.as_ref()?);
+        // A store that cannot be read costs a sign-in, nothing more.
+        store
+            .load(key)
+            .ok()
+            .flatten()
+            .and_then(|t| Record::parse(&t))
+    }
+
+    fn save_record(&self, key: &Option<StoreKey>, record: &Record) {
+        if let (Some(store), Some(key)) = (self.store.as_ref(), key.as_ref()) {
+            let _ = store.save(key, &record.to_secret());
+        }
+    }
+
+    /// Keeps a link role's credentials beside the session's.
+    fn save_role(&self, session: &Session, role: &str, creds: &Credentials) {
+        let Some(stored) = StoredCreds::from(creds) else {
+            return;
+        };
+        let key = session.store_key.clone();
+        if key.is_none() {
+            return;
+        }
+        let mut r = self.load_record(&key).unwrap_or_default();
+        r.roles.insert(role.to_owned(), stored);
+        self.save_record(&key, &r);
+    }
+
+    /// Drops a resumed session the server refused, and its record.
+    fn forget_stored(&self, session: &Arc<Session>) {
+        if let (Some(store), Some(key)) = (self.store.as_ref(), session.store_key.as_ref()) {
+            let _ = store.remove(key);
+        }
+        self.session.drop_resumed(session);
+        self.roles.clear();
+    }
+
+    /// Signs in: chooses the credential source, resumes its stored session when there is one
+    /// (not on an explicit sign-in), else fetches its credentials and, when MFA applies, asks
+    /// for a code and makes an MFA session with it. `verify` (an explicit sign-in) checks keys
+    /// that would otherwise be used unchecked with STS GetCallerIdentity, so `login` fails on
+    /// a wrong key at once.
     async fn establish(
         &self,
         interaction: &dyn Interaction,
         verify: bool,
     ) -> Result<Session, Error> {
-        let base = self.source.load(self.env.as_ref())?;
+        let plan = self.source.select(self.env.as_ref())?;
+        let store_key = self.store_key(&plan);
+        let record = self.load_record(&store_key);
+        let now = self.clock.now();
+        if !verify {
+            if let Some(creds) = record
+                .as_ref()
+                .and_then(|r| r.session.as_ref())
+                .and_then(|s| s.usable(now, EXPIRY_MARGIN))
+            {
+                for (role, c) in record.iter().flat_map(|r| r.roles.iter()) {
+                    if let (Ok(role), Some(c)) = (
+                        crate::arn::RoleArn::parse(role),
+                        c.usable(now, crate::roles::REFRESH_MARGIN),
+                    ) {
+                        self.roles.put(role, c);
+                    }
+                }
+                let until = creds.expires();
+                return Ok(Session {
+                    creds: Arc::new(creds),
+                    until,
+                    renews: plan.renews_silently(),
+                    source: plan.label.clone(),
+                    store_key,
+                    resumed: true,
+                });
+            }
+        }
+        let ctx = SourceContext {
+            transport: &self.transport,
+            endpoints: &self.endpoints,
+            region: &self.region,
+            env: self.env.as_ref(),
+            interaction,
+        };
+        let base = plan.credentials(&ctx).await?;
+        let known = record.as_ref().and_then(|r| r.mfa.clone());
         let serial = match &self.mfa {
             Mfa::Off => None,
+            // The profile's role was assumed (with its own mfa_serial if any): an MFA
+            // session cannot be made from temporary credentials.
+            Mfa::Serial(_) if base.has_session_token() && !plan.roles.is_empty() => None,
             Mfa::Serial(s) => Some(s.clone()),
-            Mfa::Discover => self.discover_mfa(&base).await?,
+            Mfa::Discover if plan.mfa_serial.is_some() && !base.has_session_token() => {
+                plan.mfa_serial.clone()
+            }
+            Mfa::Discover => match &known {
+                Some(k) => k.serial.clone(),
+                None => self.discover_mfa(&base).await?,
+            },
         };
-        let checked = matches!(self.mfa, Mfa::Discover) && !base.has_session_token();
+        let checked =
+            matches!(self.mfa, Mfa::Discover) && known.is_none() && !base.has_session_token();
         if serial.is_none() && verify && !checked {
             let ep = self.endpoints.resolve(Service::Sts, &self.region);
             match sts::get_caller_identity(&self.transport, &ep, &base).await {
@@ -312,14 +505,40 @@ impl Inner {
                 Err(e) => return Err(e),
             }
         }
-        let Some(serial) = serial else {
-            let until = base.expires();
-            return Ok(Session {
-                creds: Arc::new(base),
-                until,
-            });
+        let creds = match &serial {
+            None => base,
+            Some(serial) => self.mfa_session(interaction, &base, serial).await?,
         };
-        let code = interaction.ask_mfa_code(&serial).await?;
+        let mut record = Record::default();
+        if matches!(self.mfa, Mfa::Discover) && !creds.has_session_token() || serial.is_some() {
+            record.mfa = Some(MfaKnown {
+                serial: serial.clone(),
+            });
+        } else if let Some(k) = known {
+            record.mfa = Some(k);
+        }
+        record.session = StoredCreds::from(&creds);
+        if record.mfa.is_some() || record.session.is_some() {
+            self.save_record(&store_key, &record);
+        }
+        let until = creds.expires();
+        Ok(Session {
+            creds: Arc::new(creds),
+            until,
+            renews: serial.is_none() && plan.renews_silently(),
+            source: plan.label,
+            store_key,
+            resumed: false,
+        })
+    }
+
+    async fn mfa_session(
+        &self,
+        interaction: &dyn Interaction,
+        base: &Credentials,
+        serial: &str,
+    ) -> Result<Credentials, Error> {
+        let code = interaction.ask_mfa_code(serial).await?;
         let code = check_code(code.expose_secret())
             .map(|c| SecretString::from(c.to_owned()))
             .map_err(|why| {
@@ -327,11 +546,11 @@ impl Inner {
                     .with_provider(PROVIDER_ID)
             })?;
         let ep = self.endpoints.resolve(Service::Sts, &self.region);
-        let creds = sts::get_session_token(
+        sts::get_session_token(
             &self.transport,
             &ep,
-            &base,
-            &serial,
+            base,
+            serial,
             code.expose_secret(),
             self.mfa_duration,
         )
@@ -340,15 +559,12 @@ impl Inner {
             Error::new(e.kind(), format!("{} (MFA device {serial})", e.message()))
                 .with_provider(PROVIDER_ID)
                 .with_retryable(e.is_retryable())
-        })?;
-        let until = creds.expires();
-        Ok(Session {
-            creds: Arc::new(creds),
-            until,
         })
     }
 
-    /// The first MFA device of the calling IAM user, if any and if we may know.
+    /// The first MFA device of the calling IAM user, if any and if we may know. An identity
+    /// that is no IAM user (an assumed role, a federated user: IAM answers `NoSuchEntity`)
+    /// has no device.
     async fn discover_mfa(&self, base: &Credentials) -> Result<Option<String>, Error> {
         if base.has_session_token() {
             // Temporary credentials cannot make an MFA session (GetSessionToken refuses them).
@@ -366,17 +582,26 @@ impl Inner {
         let iam_ep = self.endpoints.resolve(Service::Iam, &self.region);
         match iam::list_mfa_devices(&self.transport, &iam_ep, base, user).await {
             Ok(devices) => Ok(devices.into_iter().next()),
-            Err(e) if e.kind() == ErrorKind::PermissionDenied => Ok(None),
+            Err(e) if matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::NotFound) => {
+                Ok(None)
+            }
             Err(e) => Err(discovery_error(e)),
         }
     }
 }
 
 /// Says why STS or IAM was called before the secret: the first call with the base keys is
-/// the MFA device lookup, so a wrong key is reported there.
+/// the MFA device lookup, so a wrong key is reported there. Never a "not found" of the
+/// secret: a lookup failure is a sign-in failure.
 fn discovery_error(e: Error) -> Error {
+    let kind = match e.kind() {
+        ErrorKind::NotFound | ErrorKind::InvalidRequest | ErrorKind::InvalidResponse => {
+            ErrorKind::AuthFailed
+        }
+        k => k,
+    };
     Error::new(
-        e.kind(),
+        kind,
         format!("signing in (looking for MFA devices): {}", e.message()),
     )
     .with_provider(PROVIDER_ID)
@@ -403,20 +628,22 @@ impl Provider for AwsProvider {
         interaction: &dyn Interaction,
     ) -> Result<SecretString, Error> {
         let link = AwsLink::from_link(link)?;
-        let (session, creds) = self.credentials_for(&link, interaction).await?;
         let ep = self
             .inner
             .endpoints
             .resolve(Service::SecretsManager, link.secret.region());
-        let r = secrets_manager::get_secret_value(
-            &self.inner.transport,
-            &ep,
-            &creds,
-            &link.secret,
-            link.version.as_ref(),
-        )
-        .await;
-        self.note_call_expiry(&link, &session, r)
+        let (inner, link_ref, ep_ref) = (&self.inner, &link, &ep);
+        self.with_credentials(&link, interaction, |creds| async move {
+            secrets_manager::get_secret_value(
+                &inner.transport,
+                ep_ref,
+                &creds,
+                &link_ref.secret,
+                link_ref.version.as_ref(),
+            )
+            .await
+        })
+        .await
     }
 
     async fn describe(
@@ -425,20 +652,22 @@ impl Provider for AwsProvider {
         interaction: &dyn Interaction,
     ) -> Result<SecretDetails, Error> {
         let link = AwsLink::from_link(link)?;
-        let (session, creds) = self.credentials_for(&link, interaction).await?;
         let ep = self
             .inner
             .endpoints
             .resolve(Service::SecretsManager, link.secret.region());
-        let r = secrets_manager::describe_secret(
-            &self.inner.transport,
-            &ep,
-            &creds,
-            &link.secret,
-            link.version.as_ref(),
-        )
-        .await;
-        self.note_call_expiry(&link, &session, r)
+        let (inner, link_ref, ep_ref) = (&self.inner, &link, &ep);
+        self.with_credentials(&link, interaction, |creds| async move {
+            secrets_manager::describe_secret(
+                &inner.transport,
+                ep_ref,
+                &creds,
+                &link_ref.secret,
+                link_ref.version.as_ref(),
+            )
+            .await
+        })
+        .await
     }
 
     async fn sign_in(&self, interaction: &dyn Interaction) -> Result<SessionState, Error> {
@@ -453,8 +682,24 @@ impl Provider for AwsProvider {
     }
 
     async fn sign_out(&self) -> Result<(), Error> {
-        self.inner.session.sign_out();
-        self.inner.roles.clear();
+        let inner = &self.inner;
+        let ended = inner.session.sign_out();
+        inner.roles.clear();
+        if let Some(store) = &inner.store {
+            let mut keys: Vec<StoreKey> = ended
+                .and_then(|s| s.store_key.clone())
+                .into_iter()
+                .collect();
+            if let Ok(plan) = inner.source.select(inner.env.as_ref()) {
+                keys.extend(inner.store_key(&plan));
+            }
+            for k in keys {
+                store.remove(&k).map_err(|e| {
+                    Error::new(ErrorKind::Other, format!("signing out of AWS: {e}"))
+                        .with_provider(PROVIDER_ID)
+                })?;
+            }
+        }
         Ok(())
     }
 

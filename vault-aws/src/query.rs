@@ -21,6 +21,28 @@ pub(crate) async fn call<T: DeserializeOwned>(
     params: &[(&str, &str)],
     creds: &Credentials,
 ) -> Result<T, Error> {
+    call_with(
+        transport,
+        endpoint,
+        service,
+        version,
+        action,
+        params,
+        Some(creds),
+    )
+    .await
+}
+
+/// [`call`], unsigned when `creds` is `None` (AssumeRoleWithWebIdentity needs no keys).
+pub(crate) async fn call_with<T: DeserializeOwned>(
+    transport: &Transport,
+    endpoint: &Endpoint,
+    service: Service,
+    version: &str,
+    action: &str,
+    params: &[(&str, &str)],
+    creds: Option<&Credentials>,
+) -> Result<T, Error> {
     let body = {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.append_pair("Action", action);

@@ -51,6 +51,15 @@ impl RoleCache {
         Ok(fresh)
     }
 
+    /// Puts credentials resumed from the session store.
+    pub fn put(&self, role: RoleArn, creds: Credentials) {
+        let slot: Slot = Arc::new(tokio::sync::Mutex::new(Some(Arc::new(creds))));
+        self.roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(role, slot);
+    }
+
     /// Forgets one role's credentials (AWS said they expired before we expected).
     pub fn forget(&self, role: &RoleArn) {
         self.roles

@@ -103,7 +103,7 @@ pub(crate) async fn get_secret_value(
         get_secret_value_body(secret, version),
         secret,
     );
-    let reply = transport.send(&call, creds).await?;
+    let reply = transport.send(&call, Some(creds)).await?;
     let mut r: GetSecretValueResponse = serde_json::from_slice(&reply.body).map_err(|_| {
         invalid(
             "GetSecretValue",
@@ -172,7 +172,7 @@ pub(crate) async fn describe_secret(
 ) -> Result<SecretDetails, Error> {
     let body = serde_json::json!({ "SecretId": secret.as_str() }).to_string();
     let call = json_call(endpoint, "DescribeSecret", body, secret);
-    let reply = transport.send(&call, creds).await?;
+    let reply = transport.send(&call, Some(creds)).await?;
     let r: DescribeSecretResponse = serde_json::from_slice(&reply.body).map_err(|_| {
         invalid(
             "DescribeSecret",

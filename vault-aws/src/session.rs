@@ -24,6 +24,15 @@ pub const EXPIRY_MARGIN: Duration = Duration::seconds(30);
 pub(crate) struct Session {
     pub creds: Arc<Credentials>,
     pub until: Option<OffsetDateTime>,
+    /// When it ends, may it be made again without the user (no MFA code involved)? Then an
+    /// expired session is renewed by the next fetch instead of reported.
+    pub renews: bool,
+    /// Which source won, for `status` (never a key).
+    pub source: String,
+    /// Where the session store keeps it, when there is a store.
+    pub store_key: Option<vault_core::StoreKey>,
+    /// Whether it was resumed from the store (the server may still refuse it).
+    pub resumed: bool,
 }
 
 enum Slot {
@@ -37,6 +46,8 @@ enum Slot {
 
 struct State {
     slot: Slot,
+    /// Bumped by every sign-out: a sign-in that started before it must not revive the session.
+    epoch: u64,
     /// Counts sign-in attempts, so that waiters learn whether one ran while they waited.
     attempt: u64,
     last_failure: Option<(u64, Error)>,
@@ -53,6 +64,7 @@ impl SessionManager {
         SessionManager {
             state: Mutex::new(State {
                 slot: Slot::Fresh,
+                epoch: 0,
                 attempt: 0,
                 last_failure: None,
             }),
@@ -69,6 +81,7 @@ impl SessionManager {
         match &state.slot {
             Slot::Fresh => Ok(None),
             Slot::Active(s) => match s.until {
+                Some(until) if until - EXPIRY_MARGIN <= now && s.renews => Ok(None),
                 Some(until) if until - EXPIRY_MARGIN <= now => {
                     state.slot = Slot::Expired;
                     Err(expired())
@@ -115,7 +128,7 @@ impl SessionManager {
                 }
             }
             st.attempt += 1;
-            st.attempt
+            (st.attempt, st.epoch)
         };
         self.finish(attempt, establish().await)
     }
@@ -130,13 +143,25 @@ impl SessionManager {
         let attempt = {
             let mut st = self.lock();
             st.attempt += 1;
-            st.attempt
+            (st.attempt, st.epoch)
         };
         self.finish(attempt, establish().await)
     }
 
-    fn finish(&self, attempt: u64, result: Result<Session, Error>) -> Result<Arc<Session>, Error> {
+    fn finish(
+        &self,
+        (attempt, epoch): (u64, u64),
+        result: Result<Session, Error>,
+    ) -> Result<Arc<Session>, Error> {
         let mut st = self.lock();
+        if st.epoch != epoch {
+            // Signed out while this sign-in ran: the sign-out wins.
+            return Err(Error::new(
+                ErrorKind::SignedOut,
+                "signed out of AWS while signing in: sign in again",
+            )
+            .with_provider(PROVIDER_ID));
+        }
         match result {
             Ok(s) => {
                 let s = Arc::new(s);
@@ -152,10 +177,32 @@ impl SessionManager {
     }
 
     /// Forgets the session; fetches fail with "signed out" until the next sign-in.
-    pub fn sign_out(&self) {
+    pub fn sign_out(&self) -> Option<Arc<Session>> {
         let mut st = self.lock();
-        st.slot = Slot::SignedOut;
+        st.epoch += 1;
         st.last_failure = None;
+        match std::mem::replace(&mut st.slot, Slot::SignedOut) {
+            Slot::Active(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Forgets `session` (resumed from the store, refused by the server) so that the next
+    /// fetch signs in normally, if it is still the current one.
+    pub fn drop_resumed(&self, session: &Arc<Session>) {
+        let mut st = self.lock();
+        if matches!(&st.slot, Slot::Active(s) if Arc::ptr_eq(s, session)) {
+            st.slot = Slot::Fresh;
+            st.last_failure = None;
+        }
+    }
+
+    /// The current session, if any (expired or not).
+    pub fn current_session(&self) -> Option<Arc<Session>> {
+        match &self.lock().slot {
+            Slot::Active(s) => Some(s.clone()),
+            _ => None,
+        }
     }
 
     /// Marks `session` as ended (AWS said its token expired), if it is still the current one.
@@ -173,7 +220,7 @@ impl SessionManager {
             Slot::Fresh | Slot::SignedOut => SessionState::SignedOut,
             Slot::Expired => SessionState::Expired,
             Slot::Active(s) => match s.until {
-                Some(until) if until - EXPIRY_MARGIN <= now => SessionState::Expired,
+                Some(until) if until - EXPIRY_MARGIN <= now && !s.renews => SessionState::Expired,
                 until => SessionState::SignedIn { until },
             },
         }
@@ -201,6 +248,10 @@ mod tests {
         Session {
             creds: Arc::new(Credentials::new("AKIA", "s")),
             until,
+            renews: false,
+            source: "test".into(),
+            store_key: None,
+            resumed: false,
         }
     }
 
@@ -231,6 +282,48 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::SignedOut);
+    }
+
+    #[tokio::test]
+    async fn sign_out_during_sign_in_wins_and_renewable_sessions_renew() {
+        let m = Arc::new(SessionManager::new());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let m2 = m.clone();
+        let signing = tokio::spawn(async move {
+            m2.sign_in(|| async move {
+                rx.await.ok();
+                Ok(session(None))
+            })
+            .await
+        });
+        tokio::task::yield_now().await;
+        while m.gate.try_lock().is_ok() {
+            tokio::task::yield_now().await;
+        }
+        m.sign_out();
+        tx.send(()).unwrap();
+        let e = signing.await.unwrap().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::SignedOut);
+        assert_eq!(m.state(t0()), SessionState::SignedOut);
+
+        let m = SessionManager::new();
+        let until = t0() + Duration::hours(1);
+        m.get_or_sign_in(t0(), || async move {
+            Ok(Session {
+                renews: true,
+                ..session(Some(until))
+            })
+        })
+        .await
+        .unwrap();
+        let calls = AtomicUsize::new(0);
+        m.get_or_sign_in(until, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok(session(None))
+        })
+        .await
+        .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "renewed silently");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

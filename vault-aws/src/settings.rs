@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! [integrations.aws]
-//! region = "us-east-1"                      # else AWS_REGION, AWS_DEFAULT_REGION, us-east-1
+//! region = "us-east-1"                      # else AWS_REGION, AWS_DEFAULT_REGION, the profile's, us-east-1
 //! credentials_file = "~/.aws/credentials"   # optional
 //! profile = "main"                          # optional; else profiles `main`, then `default`
 //! endpoint_url = "http://127.0.0.1:5000"    # optional; for tests and private endpoints
@@ -11,10 +11,12 @@
 //! discover_mfa = true                       # optional; false: never ask for an MFA code
 //! ```
 //!
-//! Credentials: naming `credentials_file` or `profile` reads that file only (a profile asked
-//! for by name must exist there). Otherwise `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
-//! (and `AWS_SESSION_TOKEN`), then the credentials file (`AWS_SHARED_CREDENTIALS_FILE` or
-//! `~/.aws/credentials`, profile `AWS_PROFILE`, else `main`, then `default`).
+//! Credentials: naming `credentials_file` or `profile` reads the shared files only (a profile
+//! asked for by name must exist there). Otherwise the default chain of
+//! [`CredentialSource::default_chain`]: environment, profile (`AWS_PROFILE`, else `main`, then
+//! `default`, in `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE`), web identity, container,
+//! instance metadata. The region falls back on the profile's `region`. `AWS_CA_BUNDLE` adds
+//! trusted roots.
 //!
 //! Endpoints, as the AWS tools rank them: `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
 //! `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_IAM` for one service, then `AWS_ENDPOINT_URL`,
@@ -24,7 +26,10 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use vault_core::{ConfigError, DynProvider, Environment, IntegrationSettings, MapEnv};
+use vault_core::{
+    ConfigError, DynProvider, Environment, IntegrationSettings, MapEnv, ProviderContext,
+    SessionStore,
+};
 
 use crate::credential_source::{CredentialSource, ProfileFileSource};
 use crate::endpoint::{check_endpoint_url, Endpoints, Service};
@@ -52,12 +57,25 @@ pub struct AwsSettings {
 
 /// The variables a provider reads later (at sign-in), copied when it is built: the provider
 /// outlives the borrowed environment it was built from.
-const ENV_VARS: [&str; 7] = [
+const ENV_VARS: [&str; 20] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
     "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_EC2_METADATA_DISABLED",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_ENDPOINT_URL_SSO_OIDC",
+    "AWS_CA_BUNDLE",
     "HOME",
     "USERPROFILE",
 ];
@@ -75,11 +93,27 @@ impl AwsSettings {
         settings: &IntegrationSettings,
         env: &dyn Environment,
     ) -> Result<AwsProvider, ConfigError> {
+        self.build_with(settings, env, None)
+    }
+
+    /// [`AwsSettings::build`], keeping sessions in `store` when one is given.
+    pub fn build_with(
+        &self,
+        settings: &IntegrationSettings,
+        env: &dyn Environment,
+        store: Option<Arc<dyn SessionStore>>,
+    ) -> Result<AwsProvider, ConfigError> {
+        let files = ProfileFileSource {
+            path: self.credentials_file.clone(),
+            profile: self.profile.clone(),
+            config_path: None,
+        };
         let region = self
             .region
             .clone()
             .or_else(|| nonempty(env, "AWS_REGION"))
             .or_else(|| nonempty(env, "AWS_DEFAULT_REGION"))
+            .or_else(|| profile_region(&files, env))
             .unwrap_or_else(|| DEFAULT_REGION.to_owned());
         if !is_valid_region(&region) {
             return Err(settings.error(format!(
@@ -91,10 +125,7 @@ impl AwsSettings {
             if self.profile.as_deref().is_some_and(|p| p.trim().is_empty()) {
                 return Err(settings.error("`profile` is empty"));
             }
-            CredentialSource::ProfileFile(ProfileFileSource {
-                path: self.credentials_file.clone(),
-                profile: self.profile.clone(),
-            })
+            CredentialSource::ProfileFile(files)
         } else {
             CredentialSource::default_chain()
         };
@@ -129,15 +160,43 @@ impl AwsSettings {
             }
         }
 
-        AwsProvider::builder()
+        let mut builder = AwsProvider::builder()
             .region(region)
             .credentials(source)
             .endpoints(endpoints)
             .mfa(mfa)
-            .env(Arc::new(snapshot))
+            .env(Arc::new(snapshot));
+        if let Some(bundle) = nonempty(env, "AWS_CA_BUNDLE") {
+            let client = crate::transport::Transport::client_with_ca_bundle(&bundle)
+                .map_err(|e| settings.error(e.message().to_owned()))?;
+            builder = builder.http_client(client);
+        }
+        if let Some(store) = store {
+            builder = builder.session_store(store);
+        }
+        builder
             .build()
             .map_err(|e| settings.error(e.message().to_owned()))
     }
+}
+
+/// The `region` of the profile in use (named, else `main`, then `default`), read from the
+/// shared files; `None` when they do not say or cannot be read (credentials errors are
+/// reported when the credentials are needed, not here).
+fn profile_region(files: &ProfileFileSource, env: &dyn Environment) -> Option<String> {
+    let (set, _) = files.load_set(env).ok()?;
+    let candidates: Vec<String> = match files.named(env) {
+        Some(p) => vec![p],
+        None => crate::credential_source::DEFAULT_PROFILES
+            .iter()
+            .map(|p| p.to_string())
+            .collect(),
+    };
+    candidates
+        .iter()
+        .find_map(|p| set.text(p, "region"))
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
 }
 
 /// Builds the AWS provider from the config file's `[integrations.aws]` table (an absent table
@@ -148,6 +207,19 @@ pub fn from_settings(
 ) -> Result<DynProvider, ConfigError> {
     let s: AwsSettings = settings.deserialize()?;
     Ok(Arc::new(s.build(settings, env)?))
+}
+
+/// [`from_settings`] with what the host offers: the environment and a session store.
+pub fn from_context(
+    settings: &IntegrationSettings,
+    context: &ProviderContext<'_>,
+) -> Result<DynProvider, ConfigError> {
+    let s: AwsSettings = settings.deserialize()?;
+    Ok(Arc::new(s.build_with(
+        settings,
+        context.env,
+        context.session_store.clone(),
+    )?))
 }
 
 #[cfg(test)]
@@ -212,6 +284,48 @@ mod tests {
             &MapEnv::new(),
         ));
         assert!(e.to_string().contains("`region`"), "{e}");
+    }
+
+    #[test]
+    fn region_from_the_profile_when_nothing_else_says() {
+        let dir = std::env::temp_dir().join(format!(
+            "vault-aws-settings-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("config");
+        std::fs::write(
+            &config,
+            "[default]\nregion = eu-north-1\n[profile dev]\nregion = ap-southeast-2\n",
+        )
+        .unwrap();
+        let base = || {
+            MapEnv::new()
+                .with("HOME", &dir.display().to_string())
+                .with("AWS_CONFIG_FILE", &config.display().to_string())
+        };
+        let env = base();
+        let s: AwsSettings = settings("").deserialize().unwrap();
+        assert_eq!(s.build(&settings(""), &env).unwrap().region(), "eu-north-1");
+        let named = base().with("AWS_PROFILE", "dev");
+        assert_eq!(
+            s.build(&settings(""), &named).unwrap().region(),
+            "ap-southeast-2"
+        );
+        let s2: AwsSettings = settings("profile = \"dev\"").deserialize().unwrap();
+        assert_eq!(
+            s2.build(&settings(""), &env).unwrap().region(),
+            "ap-southeast-2"
+        );
+        let over = base().with("AWS_REGION", "us-west-1");
+        assert_eq!(s.build(&settings(""), &over).unwrap().region(), "us-west-1");
+        let e = err(from_settings(
+            &settings(""),
+            &MapEnv::new().with("AWS_CA_BUNDLE", "/nonexistent/ca.pem"),
+        ));
+        assert!(e.to_string().contains("AWS_CA_BUNDLE"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

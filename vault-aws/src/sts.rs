@@ -93,6 +93,58 @@ struct AssumeRoleResponse {
     result: CredentialsResult,
 }
 
+#[derive(Deserialize)]
+struct AssumeRoleWithWebIdentityResponse {
+    #[serde(rename = "AssumeRoleWithWebIdentityResult")]
+    result: CredentialsResult,
+}
+
+/// The optional parameters of AssumeRole, as a profile gives them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RoleOptions<'a> {
+    /// `role_session_name` (default [`ROLE_SESSION_NAME`]).
+    pub session_name: Option<&'a str>,
+    /// `external_id`.
+    pub external_id: Option<&'a str>,
+    /// `duration_seconds`.
+    pub duration_seconds: Option<u32>,
+    /// `mfa_serial` and the code the user gave for it.
+    pub mfa: Option<(&'a str, &'a str)>,
+}
+
+/// AssumeRoleWithWebIdentity: unsigned, the token file's content is the proof.
+pub(crate) async fn assume_role_with_web_identity(
+    transport: &Transport,
+    endpoint: &Endpoint,
+    role: &RoleArn,
+    session_name: &str,
+    token: &str,
+) -> Result<Credentials, Error> {
+    let params = [
+        ("RoleArn", role.as_str()),
+        ("RoleSessionName", session_name),
+        ("WebIdentityToken", token),
+    ];
+    let r: AssumeRoleWithWebIdentityResponse = query::call_with(
+        transport,
+        endpoint,
+        Service::Sts,
+        VERSION,
+        "AssumeRoleWithWebIdentity",
+        &params,
+        None,
+    )
+    .await
+    .map_err(|e| {
+        Error::new(e.kind(), format!("{} (role {})", e.message(), role))
+            .with_provider(PROVIDER_ID)
+            .with_retryable(e.is_retryable())
+    })?;
+    r.result
+        .credentials
+        .into_credentials("AssumeRoleWithWebIdentity")
+}
+
 /// GetCallerIdentity.
 pub(crate) async fn get_caller_identity(
     transport: &Transport,
@@ -145,15 +197,25 @@ pub(crate) async fn assume_role(
     endpoint: &Endpoint,
     creds: &Credentials,
     role: &RoleArn,
-    duration_seconds: Option<u32>,
+    options: &RoleOptions<'_>,
 ) -> Result<Credentials, Error> {
-    let duration = duration_seconds.map(|d| d.to_string());
+    let duration = options.duration_seconds.map(|d| d.to_string());
     let mut params = vec![
         ("RoleArn", role.as_str()),
-        ("RoleSessionName", ROLE_SESSION_NAME),
+        (
+            "RoleSessionName",
+            options.session_name.unwrap_or(ROLE_SESSION_NAME),
+        ),
     ];
     if let Some(d) = &duration {
         params.push(("DurationSeconds", d));
+    }
+    if let Some(x) = options.external_id {
+        params.push(("ExternalId", x));
+    }
+    if let Some((serial, code)) = options.mfa {
+        params.push(("SerialNumber", serial));
+        params.push(("TokenCode", code));
     }
     let r: AssumeRoleResponse = query::call(
         transport,

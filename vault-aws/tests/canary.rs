@@ -122,6 +122,6 @@ async fn values_and_errors() {
 #[test]
 fn credential_errors_name_what_was_looked_for_not_values() {
     let env = vault_core::MapEnv::new().with("AWS_ACCESS_KEY_ID", CANARY);
-    let e = CredentialSource::Environment.load(&env).unwrap_err();
+    let e = CredentialSource::Environment.describe(&env).unwrap_err();
     assert_clean("a half-set environment error", &format!("{e} {e:?}"));
 }
