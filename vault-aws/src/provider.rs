@@ -706,4 +706,13 @@ impl Provider for AwsProvider {
     fn session(&self) -> SessionState {
         self.inner.session.state(self.inner.clock.now())
     }
+
+    /// The state, and which credential source won (never a key).
+    fn session_info(&self) -> vault_core::session::SessionInfo {
+        let info = vault_core::session::SessionInfo::new(self.session());
+        match self.source_description() {
+            Ok(source) => info.source(source),
+            Err(_) => info,
+        }
+    }
 }

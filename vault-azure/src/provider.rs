@@ -655,4 +655,17 @@ impl Provider for AzureProvider {
         let s = *self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
         s.at(self.inner.parts.clock.now())
     }
+
+    /// The state, the app (client id) signed in with, and the flow or credential source
+    /// that gave the token (never a token).
+    fn session_info(&self) -> vault_core::session::SessionInfo {
+        let mut info = vault_core::session::SessionInfo::new(self.session());
+        if !self.client_id().is_empty() {
+            info = info.identity(format!("client {}", self.client_id()));
+        }
+        match self.credential_source() {
+            Some(source) => info.source(source),
+            None => info.source(self.flow().as_str()),
+        }
+    }
 }

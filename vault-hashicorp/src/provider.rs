@@ -767,6 +767,23 @@ impl Provider for HashicorpProvider {
     fn session(&self) -> SessionState {
         self.session.state(self.clock.now())
     }
+
+    /// The state, the auth method's identity (method, mount, role; never a token) and where
+    /// the token came from.
+    fn session_info(&self) -> vault_core::session::SessionInfo {
+        let info = vault_core::session::SessionInfo::new(self.session())
+            .identity(self.settings.auth.identity());
+        match self.session.slot() {
+            Slot::Active { origin, .. } => info.source(match origin {
+                Origin::SignIn => "sign-in",
+                Origin::Resumed => "saved session",
+                Origin::Host => "token given by the host",
+                Origin::User => "the Vault CLI's token",
+                Origin::Agent => "Vault Agent / Proxy",
+            }),
+            _ => info,
+        }
+    }
 }
 
 impl HashicorpProvider {
