@@ -132,7 +132,8 @@ fn build(
         }
     }
     if let Some(store) = store {
-        builder = builder.session_store(store);
+        // The config path keeps both the session and what mount lookups found.
+        builder = builder.mount_store(store.clone()).session_store(store);
     }
     let provider = builder
         .build()

@@ -139,7 +139,8 @@ impl HashicorpBuilder {
 
     /// Where the KV version of each mount found by a lookup is kept for later processes, so
     /// that their reads are one request (see `kv_versions` in the settings for stating them).
-    /// [`session_store`](Self::session_store) sets it too, when this is not called.
+    /// It may be the session store: the records differ (`from_settings_with_store` and the
+    /// factory pass it to both).
     pub fn mount_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.mount_store = Some(store);
         self
@@ -226,7 +227,7 @@ impl HashicorpBuilder {
             &address,
             &settings.namespace,
             settings.kv_versions.clone(),
-            self.mount_store.or_else(|| self.store.clone()),
+            self.mount_store,
         );
         let oidc = VaultApi::new(client, address, Namespace::root(), self.retry)
             .with_body_deadline(self.timeout);

@@ -114,7 +114,11 @@ async fn approle_with_a_session_store_resumes_and_revokes() {
         vault_hashicorp::from_settings_with_store(&settings(&text), &MapEnv::new(), store.clone())
             .unwrap();
     assert_eq!(password(p.as_ref()).await.unwrap(), "v2-pass");
-    assert_eq!(store.len(), 1);
+    assert_eq!(
+        store.len(),
+        2,
+        "the token and the mount versions found are saved"
+    );
     // the policy reads only what it names
     let e = p
         .fetch(&link("kv1", "app/api", "api_key"), &NoInteraction)
@@ -141,7 +145,15 @@ async fn approle_with_a_session_store_resumes_and_revokes() {
         serde_json::from_str(store.load(&key).unwrap().unwrap().expose_secret()).unwrap();
     let token = record["token"].as_str().unwrap().to_owned();
     p2.sign_out().await.unwrap();
-    assert!(store.is_empty(), "sign-out removes the saved session");
+    assert!(
+        store.load(&key).unwrap().is_none(),
+        "sign-out removes the saved session"
+    );
+    assert_eq!(
+        store.len(),
+        1,
+        "mount versions are not a session: they stay"
+    );
     let (s, _) = reqwest::Client::new()
         .get(format!("{}/v1/auth/token/lookup-self", addr()))
         .header("X-Vault-Token", &token)
