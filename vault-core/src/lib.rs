@@ -39,6 +39,7 @@ pub mod error;
 pub mod factory;
 pub mod integration;
 pub mod interaction;
+pub mod json_key;
 pub mod link;
 pub mod loopback;
 pub mod provider;

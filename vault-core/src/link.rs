@@ -147,6 +147,14 @@ impl Link {
         &self.provider
     }
 
+    /// The link without the field `key` (core strips the fields it handles itself, such as
+    /// `json_key`, before a provider sees the link).
+    pub fn without(&self, key: &str) -> Link {
+        let mut link = self.clone();
+        link.fields.remove(key);
+        link
+    }
+
     /// One field, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.fields.get(key).map(String::as_str)

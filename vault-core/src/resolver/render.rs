@@ -1,6 +1,5 @@
 //! Substitution: values into templates, exactly sized, and one report entry per reference.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -11,67 +10,16 @@ use crate::template::{Segment, Template};
 
 use super::plan::Value;
 
-/// The distinct names of a call's templates, in first-seen order, and for every reference of
-/// every template the index of its value: references find their value by index, never by
-/// comparing names again.
-pub(super) struct NameIndex<'t, 'a> {
-    pub(super) names: Vec<&'a str>,
-    slots: Vec<(&'t Template<'a>, Vec<usize>)>,
-}
-
-/// Above this many names, a hash map beats scanning the list.
-const SCAN_LIMIT: usize = 16;
-
-impl<'t, 'a> NameIndex<'t, 'a> {
-    pub(super) fn new(templates: &[&'t Template<'a>]) -> Self {
-        let total: usize = templates.iter().map(|t| t.references().count()).sum();
-        let mut names: Vec<&'a str> = Vec::with_capacity(total);
-        let mut map: Option<HashMap<&'a str, usize>> = None;
-        let mut slots = Vec::with_capacity(templates.len());
-        for t in templates {
-            let mut these = Vec::with_capacity(t.references().count());
-            for r in t.references() {
-                let found = match &map {
-                    Some(m) => m.get(r.name()).copied(),
-                    None => names.iter().position(|n| *n == r.name()),
-                };
-                let slot = found.unwrap_or_else(|| {
-                    names.push(r.name());
-                    if let Some(m) = &mut map {
-                        m.insert(r.name(), names.len() - 1);
-                    } else if names.len() > SCAN_LIMIT {
-                        map = Some(names.iter().enumerate().map(|(i, n)| (*n, i)).collect());
-                    }
-                    names.len() - 1
-                });
-                these.push(slot);
-            }
-            slots.push((*t, these));
-        }
-        NameIndex { names, slots }
-    }
-
-    /// The value indices of `template`'s references, in order.
-    fn slots(&self, template: &Template<'a>) -> &[usize] {
-        self.slots
-            .iter()
-            .find(|(t, _)| std::ptr::eq(*t, template))
-            .map(|(_, s)| s.as_slice())
-            .expect("template was indexed")
-    }
-}
-
 /// Substitutes values into `template`; the output has exactly the needed capacity, so turning
 /// it into a `SecretString` never reallocates (and never leaves a copy behind).
 pub(super) fn render(
     template: &Template<'_>,
     source: &str,
-    index: &NameIndex<'_, '_>,
+    slots: &[usize],
     values: &[Value],
     field: &Field,
     report: &mut Report,
 ) -> SecretString {
-    let slots = index.slots(template);
     let mut len = 0;
     let mut k = 0;
     for s in template.segments() {
@@ -114,6 +62,7 @@ pub(super) fn render(
                     field: field.clone(),
                     span: r.span(),
                     outcome,
+                    stale: values[slot].stale,
                 });
             }
         }
@@ -130,6 +79,7 @@ pub(super) fn render(
                     ErrorKind::InvalidReference,
                     e.to_string(),
                 )),
+                stale: false,
             });
         }
         report.sort_from(first_entry);
