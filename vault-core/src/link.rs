@@ -32,7 +32,9 @@ impl IdText {
 
 impl PartialEq for IdText {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        let (a, b) = (self.as_str(), other.as_str());
+        // The same static text (the usual case: a provider's own id) needs no comparison.
+        std::ptr::eq(a, b) || a == b
     }
 }
 impl Eq for IdText {}

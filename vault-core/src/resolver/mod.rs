@@ -361,7 +361,7 @@ impl Resolver {
 
     async fn one(&self, name: &str, host: HostCheck<'_>) -> Result<SecretString, Error> {
         let (name, plan) = self.inner.plan(name, host);
-        let v = self.inner.run(name, plan).await.value?;
+        let v = self.inner.run(name, plan).await.value.map_err(|e| *e)?;
         Ok(SecretString::from(v.expose_secret()))
     }
 
@@ -377,9 +377,12 @@ impl Resolver {
             all.sort();
             all.into_iter().unzip()
         };
-        let (_, plans) =
-            self.inner
-                .plans(names.iter().map(String::as_str), &[names.len()], HostCheck::Skip);
+        let (_, plans) = self.inner.plans(
+            names.iter().map(String::as_str),
+            names.len(),
+            Vec::new(),
+            HostCheck::Skip,
+        );
         let values = self.inner.values(plans).await;
         names
             .into_iter()
@@ -392,7 +395,7 @@ impl Resolver {
                 outcome: match v.value {
                     Ok(v) if plan::is_empty(&v) => Outcome::Empty,
                     Ok(_) => Outcome::Resolved,
-                    Err(e) => Outcome::Unresolved(e),
+                    Err(e) => Outcome::Unresolved(*e),
                 },
             })
             .collect()

@@ -7,7 +7,6 @@
 //! cache under that one lock; nothing is cloned but the shared values and names.
 
 use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::Arc;
 
 use futures_util::future::join_all;
@@ -23,11 +22,15 @@ use crate::template::Template;
 use super::prepared::{Prepared, PreparedSource};
 use super::Inner;
 
+/// A value or why there is none. The error is boxed: these are moved around on the cache-hit
+/// path, where an inline `Error` would make every move a large copy.
+pub(super) type Outcome = Result<SharedSecret, Box<Error>>;
+
 /// One name's outcome in a call.
 pub(super) struct Value {
     /// The name, shared with the vault.
     pub(super) name: Arc<str>,
-    pub(super) value: Result<SharedSecret, Error>,
+    pub(super) value: Outcome,
     /// Served past its TTL after a transient error (stale-if-error).
     pub(super) stale: bool,
 }
@@ -36,19 +39,23 @@ pub(super) struct Value {
 /// the call's distinct names: references find their value by index.
 pub(super) struct NameIndex {
     slots: Vec<usize>,
-    ranges: Vec<Range<usize>>,
+    /// Where each template's slots start, and the end (empty for a single template).
+    bounds: Vec<usize>,
 }
 
 impl NameIndex {
     /// The value indices of the `i`-th template's references, in order.
     pub(super) fn slots(&self, i: usize) -> &[usize] {
-        &self.slots[self.ranges[i].clone()]
+        if self.bounds.is_empty() {
+            return &self.slots;
+        }
+        &self.slots[self.bounds[i]..self.bounds[i + 1]]
     }
 }
 
 /// A plan while the vault is read and the cache locked: links borrow from the vault.
 enum Draft<'s> {
-    Done(Result<SharedSecret, Error>),
+    Done(Outcome),
     /// A cache hit (its JSON field, if any, is picked once the cache is unlocked).
     Hit {
         prepared: &'s Prepared,
@@ -65,14 +72,17 @@ enum Draft<'s> {
 
 /// How to obtain one name's value.
 pub(super) enum Plan {
-    Done(Result<SharedSecret, Error>, bool),
-    Fetch {
-        prepared: Arc<Prepared>,
-        provider: DynProvider,
-        locator: Locator,
-        /// The cache's state when the miss was seen, before the provider was chosen.
-        since: Option<Generation>,
-    },
+    Done(Outcome, bool),
+    Fetch(Box<Fetch>),
+}
+
+/// A fetch to make (boxed: plans are moved around, fetches are rare).
+pub(super) struct Fetch {
+    prepared: Arc<Prepared>,
+    provider: DynProvider,
+    locator: Locator,
+    /// The cache's state when the miss was seen, before the provider was chosen.
+    since: Option<Generation>,
 }
 
 /// Where the request's host comes from for the allowed-domain check.
@@ -96,15 +106,17 @@ enum NameKey<'a> {
 }
 
 /// A value's JSON field, if its link names one.
-fn field(prepared: &Prepared, value: SharedSecret, name: &str) -> Result<SharedSecret, Error> {
+fn field(prepared: &Prepared, value: SharedSecret, name: &str) -> Outcome {
     match &prepared.source {
         PreparedSource::Link {
             json: Some(key),
             link,
             ..
         } => key.extract(&value).map(Arc::new).map_err(|e| {
-            e.with_provider(link.provider().clone())
-                .with_secret(name)
+            Box::new(
+                e.with_provider(link.provider().clone())
+                    .with_secret(name),
+            )
         }),
         _ => Ok(value),
     }
@@ -113,7 +125,7 @@ fn field(prepared: &Prepared, value: SharedSecret, name: &str) -> Result<SharedS
 impl Inner {
     /// The plan of one name.
     pub(super) fn plan(&self, name: &str, host: HostCheck<'_>) -> (Arc<str>, Plan) {
-        let (_, mut plans) = self.plans([name].into_iter(), &[1], host);
+        let (_, mut plans) = self.plans([name].into_iter(), 1, Vec::new(), host);
         plans.pop().expect("one plan per name")
     }
 
@@ -123,37 +135,39 @@ impl Inner {
         templates: &[&Template<'_>],
         host: HostCheck<'_>,
     ) -> (NameIndex, Vec<(Arc<str>, Plan)>) {
-        let mut counts = Vec::with_capacity(templates.len());
-        for t in templates {
-            counts.push(t.references().count());
+        let mut bounds = Vec::new();
+        let mut total = 0;
+        if templates.len() > 1 {
+            bounds.reserve(templates.len() + 1);
+            bounds.push(0);
+            for t in templates {
+                total += t.references().count();
+                bounds.push(total);
+            }
+        } else {
+            total = templates.iter().map(|t| t.references().count()).sum();
         }
         let names = templates
             .iter()
             .flat_map(|t| t.references().map(|r| r.name()));
-        self.plans(names, &counts, host)
+        self.plans(names, total, bounds, host)
     }
 
-    /// Plans for `names` (any number of times each), under one read of the vault and one lock
-    /// of the cache. `counts` splits the names into templates.
+    /// Plans for `names` (`total` of them, any number of times each), under one read of the
+    /// vault and one lock of the cache. `bounds` splits the names into templates.
     pub(super) fn plans<'a>(
         &self,
         names: impl Iterator<Item = &'a str>,
-        counts: &[usize],
+        total: usize,
+        bounds: Vec<usize>,
         host: HostCheck<'_>,
     ) -> (NameIndex, Vec<(Arc<str>, Plan)>) {
-        let total: usize = counts.iter().sum();
-        let mut ranges = Vec::with_capacity(counts.len());
-        let mut start = 0;
-        for c in counts {
-            ranges.push(start..start + c);
-            start += c;
-        }
         let mut slots = Vec::with_capacity(total);
         let secrets = self.read();
         let mut refresh: Vec<(&Arc<Prepared>, &Locator, Generation)> = Vec::new();
         let drafts = self.cache.with_lookup(|lookup| {
-            let mut keys: Vec<NameKey<'a>> = Vec::with_capacity(total.min(64));
-            let mut drafts: Vec<(Arc<str>, Draft<'_>)> = Vec::with_capacity(total.min(64));
+            let mut drafts: Vec<(NameKey<'a>, Arc<str>, Draft<'_>)> =
+                Vec::with_capacity(total.min(64));
             let mut map: Option<HashMap<NameKey<'a>, usize>> = None;
             for name in names {
                 let found = secrets.get_key_value(name);
@@ -163,14 +177,14 @@ impl Inner {
                 };
                 let seen = match &map {
                     Some(m) => m.get(&key).copied(),
-                    None => keys.iter().position(|k| *k == key),
+                    None => drafts.iter().position(|(k, _, _)| *k == key),
                 };
                 if let Some(i) = seen {
                     slots.push(i);
                     continue;
                 }
                 let draft = match found {
-                    None => (Arc::from(name), Draft::Done(Err(unknown(name)))),
+                    None => (Arc::from(name), Draft::Done(Err(Box::new(unknown(name))))),
                     Some((k, prepared)) => {
                         let mut d = self.draft_prepared(prepared, name, host);
                         if let Draft::Link {
@@ -207,13 +221,17 @@ impl Inner {
                     }
                 };
                 slots.push(drafts.len());
-                drafts.push(draft);
                 if let Some(m) = &mut map {
-                    m.insert(key, drafts.len() - 1);
+                    m.insert(key, drafts.len());
+                    drafts.push((NameKey::Unknown(""), draft.0, draft.1));
                 } else {
-                    keys.push(key);
-                    if keys.len() > SCAN_LIMIT {
-                        map = Some(keys.drain(..).enumerate().map(|(i, k)| (k, i)).collect());
+                    drafts.push((key, draft.0, draft.1));
+                    if drafts.len() > SCAN_LIMIT {
+                        let mut m = HashMap::with_capacity(total);
+                        for (i, (k, _, _)) in drafts.iter_mut().enumerate() {
+                            m.insert(std::mem::replace(k, NameKey::Unknown("")), i);
+                        }
+                        map = Some(m);
                     }
                 }
             }
@@ -231,7 +249,7 @@ impl Inner {
         let mut providers: Vec<(ProviderId, Result<DynProvider, Error>)> = Vec::new();
         let plans = drafts
             .into_iter()
-            .map(|(name, d)| {
+            .map(|(_, name, d)| {
                 let plan = match d {
                     Draft::Done(r) => Plan::Done(r, false),
                     Draft::Hit {
@@ -254,13 +272,13 @@ impl Inner {
                             }
                         };
                         match provider {
-                            Err(e) => Plan::Done(Err(e.with_secret(&*name)), false),
-                            Ok(provider) => Plan::Fetch {
+                            Err(e) => Plan::Done(Err(Box::new(e.with_secret(&*name))), false),
+                            Ok(provider) => Plan::Fetch(Box::new(Fetch {
                                 locator: locator.clone(),
                                 provider,
                                 prepared: prepared.clone(),
                                 since,
-                            },
+                            })),
                         }
                     }
                 };
@@ -268,7 +286,7 @@ impl Inner {
             })
             .collect();
         drop(secrets);
-        (NameIndex { slots, ranges }, plans)
+        (NameIndex { slots, bounds }, plans)
     }
 
     fn draft_prepared<'s>(
@@ -281,10 +299,10 @@ impl Inner {
         let linked = prepared.secret.source().link().map(|l| l.provider());
         let fail = |e: Error| {
             let e = e.with_secret(name);
-            Draft::Done(Err(match linked {
+            Draft::Done(Err(Box::new(match linked {
                 Some(p) if e.provider().is_none() => e.with_provider(p.clone()),
                 _ => e,
-            }))
+            })))
         };
         let secret = &prepared.secret;
         if !secret.is_enabled() {
@@ -354,12 +372,13 @@ impl Inner {
     pub(super) async fn run(&self, name: Arc<str>, plan: Plan) -> Value {
         match plan {
             Plan::Done(value, stale) => Value { name, value, stale },
-            Plan::Fetch {
-                prepared,
-                provider,
-                locator,
-                since,
-            } => {
+            Plan::Fetch(fetch) => {
+                let Fetch {
+                    prepared,
+                    provider,
+                    locator,
+                    since,
+                } = *fetch;
                 let id = locator.provider().clone();
                 let hit = self
                     .cache
@@ -376,7 +395,7 @@ impl Inner {
                         name,
                     },
                     Err(e) => Value {
-                        value: Err(e.with_secret(&*name)),
+                        value: Err(Box::new(e.with_secret(&*name))),
                         stale: false,
                         name,
                     },
@@ -393,7 +412,7 @@ impl Inner {
                 .into_iter()
                 .map(|(name, p)| match p {
                     Plan::Done(value, stale) => Value { name, value, stale },
-                    Plan::Fetch { .. } => unreachable!("checked above"),
+                    Plan::Fetch(_) => unreachable!("checked above"),
                 })
                 .collect();
         }

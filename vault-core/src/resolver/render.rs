@@ -54,7 +54,7 @@ pub(super) fn render(
                     }
                     Err(e) => {
                         out.push_str(&source[r.span()]);
-                        Outcome::Unresolved(e.clone())
+                        Outcome::Unresolved(Error::clone(e))
                     }
                 };
                 report.push(ReferenceReport {
