@@ -230,6 +230,11 @@ impl Resolver {
         let mut report = Report::default();
         let output = if template.is_verbatim(text) {
             SecretString::from(text)
+        } else if let Some(values) = self
+            .inner
+            .cached_values(&template, HostCheck::Host(host.as_ref()))
+        {
+            render(&template, text, None, &values, &Field::Text, &mut report)
         } else {
             let (index, plans) = self
                 .inner
@@ -238,7 +243,7 @@ impl Resolver {
             render(
                 &template,
                 text,
-                index.slots(0),
+                Some(index.slots(0)),
                 &values,
                 &Field::Text,
                 &mut report,
@@ -269,7 +274,7 @@ impl Resolver {
             let url = render(
                 &url_t,
                 &request.url,
-                index.slots(0),
+                Some(index.slots(0)),
                 &values,
                 &Field::Url,
                 &mut report,
@@ -298,7 +303,7 @@ impl Resolver {
             None => render(
                 &url_t,
                 &request.url,
-                index.slots(url_at),
+                Some(index.slots(url_at)),
                 &values,
                 &Field::Url,
                 &mut report,
@@ -322,7 +327,7 @@ impl Resolver {
                 let field = Field::Header(name.clone());
                 (
                     name.clone(),
-                    render(t, raw, index.slots(i), &values, &field, &mut report),
+                    render(t, raw, Some(index.slots(i)), &values, &field, &mut report),
                 )
             })
             .collect();
@@ -330,7 +335,7 @@ impl Resolver {
             (Some(raw), Some(t)) => Some(render(
                 t,
                 raw,
-                index.slots(body_at),
+                Some(index.slots(body_at)),
                 &values,
                 &Field::Body,
                 &mut report,

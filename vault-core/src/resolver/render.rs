@@ -11,15 +11,18 @@ use crate::template::{Segment, Template};
 use super::plan::Value;
 
 /// Substitutes values into `template`; the output has exactly the needed capacity, so turning
-/// it into a `SecretString` never reallocates (and never leaves a copy behind).
+/// it into a `SecretString` never reallocates (and never leaves a copy behind). `slots` gives
+/// each reference's value index; `None`: the references' values are `values`, in order.
 pub(super) fn render(
     template: &Template<'_>,
     source: &str,
-    slots: &[usize],
+    slots: Option<&[usize]>,
     values: &[Value],
     field: &Field,
     report: &mut Report,
 ) -> SecretString {
+    let slot = |k: usize| slots.map_or(k, |s| s[k]);
+    let references = slots.map_or(values.len(), <[usize]>::len);
     let mut len = 0;
     let mut k = 0;
     for s in template.segments() {
@@ -27,7 +30,7 @@ pub(super) fn render(
             Segment::Text(t) => t.len(),
             Segment::Reference(r) => {
                 k += 1;
-                match &values[slots[k - 1]].value {
+                match &values[slot(k - 1)].value {
                     Ok(v) => v.expose_secret().len(),
                     Err(_) => r.span().len(),
                 }
@@ -35,14 +38,15 @@ pub(super) fn render(
         };
     }
     let first_entry = report.len();
-    report.reserve(slots.len() + template.errors().len());
+    report.reserve(references + template.errors().len());
     let mut out = String::with_capacity(len);
-    let mut slots = slots.iter();
+    let mut k = 0;
     for s in template.segments() {
         match s {
             Segment::Text(t) => out.push_str(t),
             Segment::Reference(r) => {
-                let slot = *slots.next().expect("one slot per reference");
+                let slot = slot(k);
+                k += 1;
                 let outcome = match &values[slot].value {
                     Ok(v) => {
                         out.push_str(v.expose_secret());
