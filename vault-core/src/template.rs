@@ -20,6 +20,9 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use memchr::memmem;
 
 /// The opening of every reference.
 pub const OPEN: &str = "{{vault:";
@@ -27,6 +30,9 @@ pub const OPEN: &str = "{{vault:";
 pub const CLOSE: &str = "}}";
 /// The longest accepted name, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
+
+static OPEN_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(OPEN.as_bytes()));
 
 /// Whether `name` follows the NAME grammar of the module docs.
 pub fn is_valid_name(name: &str) -> bool {
@@ -146,16 +152,8 @@ impl<'a> Template<'a> {
         let bytes = text.as_bytes();
         let mut literal_start = 0; // start of the pending literal text
         let mut from = 0; // where to search for the next opening
-        // A byte search for `{` (then a comparison) rather than a substring search: the
-        // substring searcher's set-up per call costs more than the whole scan of a typical
-        // header or 1 KB body, and every `{` is looked at once, so braces cannot slow it down
-        // beyond linear.
-        while let Some(rel) = memchr::memchr(b'{', &bytes[from..]) {
+        while let Some(rel) = OPEN_FINDER.find(&bytes[from..]) {
             let open = from + rel;
-            if !bytes[open..].starts_with(OPEN.as_bytes()) {
-                from = open + 1;
-                continue;
-            }
             let after_open = open + OPEN.len();
             if open > 0 && bytes[open - 1] == b'\\' {
                 // Escaped: drop the backslash, keep `{{vault:` as text.

@@ -230,11 +230,14 @@ impl Resolver {
         let mut report = Report::default();
         let output = if template.is_verbatim(text) {
             SecretString::from(text)
-        } else if let Some(values) = self
-            .inner
-            .cached_values(&template, HostCheck::Host(host.as_ref()))
-        {
-            render(&template, text, None, &values, &Field::Text, &mut report)
+        } else if let Some(output) = self.inner.render_cached(
+            &template,
+            text,
+            HostCheck::Host(host.as_ref()),
+            &Field::Text,
+            &mut report,
+        ) {
+            output
         } else {
             let (index, plans) = self
                 .inner

@@ -26,10 +26,11 @@ use super::Inner;
 /// path, where an inline `Error` would make every move a large copy.
 pub(super) type Outcome = Result<SharedSecret, Box<Error>>;
 
-/// One name's outcome in a call.
-pub(super) struct Value {
+/// One name's outcome in a call. `N` is the name: shared with the vault (`Arc<str>`), or
+/// borrowed from it while the vault is read (`&Arc<str>`).
+pub(super) struct Value<N = Arc<str>> {
     /// The name, shared with the vault.
-    pub(super) name: Arc<str>,
+    pub(super) name: N,
     pub(super) value: Outcome,
     /// Served past its TTL after a transient error (stale-if-error).
     pub(super) stale: bool,
@@ -294,20 +295,24 @@ impl Inner {
         }
     }
 
-    /// The values of `template`'s references, in order, when the vault and the cache alone
-    /// answer them all (local values, and cached values of links without a JSON field, allowed
-    /// for `host`); `None` as soon as one needs more (a fetch, an error to report, an
-    /// environment variable, a field to pick), and the caller takes the general path.
+    /// `template` rendered, when the vault and the cache alone answer all its references
+    /// (local values, and cached values of links without a JSON field, allowed for `host`);
+    /// `None` as soon as one needs more (a fetch, an error to report, an environment variable,
+    /// a field to pick), and the caller takes the general path (`report` is then untouched).
     ///
     /// This is the hot path of a warm resolver: one read of the vault, one lock of the cache,
-    /// one reading of the clock, one allocation, and per reference two hash lookups; names are
-    /// not deduplicated (a repeated name costs one more lookup, under the same lock, so it
-    /// sees the same value).
-    pub(super) fn cached_values(
+    /// one reading of the clock, one allocation for the values, and per reference two hash
+    /// lookups; names are borrowed from the vault while it is read rather than shared (no
+    /// reference counting but the report's). Names are not deduplicated: a repeated name costs
+    /// one more lookup, under the same lock, so it sees the same value.
+    pub(super) fn render_cached(
         &self,
         template: &Template<'_>,
+        source: &str,
         host: HostCheck<'_>,
-    ) -> Option<Vec<Value>> {
+        field: &crate::report::Field,
+        report: &mut crate::report::Report,
+    ) -> Option<secrecy::SecretString> {
         let secrets = self.read();
         let mut values = Vec::with_capacity(template.references().count());
         let mut refresh = Vec::new();
@@ -343,7 +348,7 @@ impl Inner {
                     _ => return false,
                 };
                 values.push(Value {
-                    name: name.clone(),
+                    name,
                     value: Ok(value),
                     stale,
                 });
@@ -353,7 +358,7 @@ impl Inner {
         // Asked-for refreshes start even when the general path takes over: the lookup that
         // asked will not ask again.
         self.start_refreshes(refresh);
-        complete.then_some(values)
+        complete.then(|| super::render::render(template, source, None, &values, field, report))
     }
 
     fn draft_prepared<'s>(

@@ -1,5 +1,6 @@
 //! Substitution: values into templates, exactly sized, and one report entry per reference.
 
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -13,11 +14,11 @@ use super::plan::Value;
 /// Substitutes values into `template`; the output has exactly the needed capacity, so turning
 /// it into a `SecretString` never reallocates (and never leaves a copy behind). `slots` gives
 /// each reference's value index; `None`: the references' values are `values`, in order.
-pub(super) fn render(
+pub(super) fn render<N: Borrow<Arc<str>>>(
     template: &Template<'_>,
     source: &str,
     slots: Option<&[usize]>,
-    values: &[Value],
+    values: &[Value<N>],
     field: &Field,
     report: &mut Report,
 ) -> SecretString {
@@ -62,7 +63,7 @@ pub(super) fn render(
                     }
                 };
                 report.push(ReferenceReport {
-                    name: values[slot].name.clone(),
+                    name: values[slot].name.borrow().clone(),
                     field: field.clone(),
                     span: r.span(),
                     outcome,
