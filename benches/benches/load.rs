@@ -27,7 +27,8 @@ fn main() {
     let rt = vault_benches::runtime();
     let start_heap = dhat::HeapStats::get().curr_bytes;
     let f = Arc::new(
-        FakeProvider::new("fake").latency_between(Duration::from_millis(1), Duration::from_millis(20)),
+        FakeProvider::new("fake")
+            .latency_between(Duration::from_millis(1), Duration::from_millis(20)),
     );
     let mut vault = Vault::new();
     for i in 0..LINKS {
@@ -81,7 +82,10 @@ fn main() {
         let wall = started.elapsed();
         let fetches = f.fetches() - fetches_before;
         let max_successes = f.max_successes_per_key();
-        assert!(max_successes <= 1, "a link was fetched twice in one TTL window");
+        assert!(
+            max_successes <= 1,
+            "a link was fetched twice in one TTL window"
+        );
         assert!(f.max_in_flight() <= 64, "the per-provider limit holds");
         println!(
             "load window {window}: {RESOLVES} concurrent resolves x {REFS_PER_RESOLVE} refs over \
@@ -89,10 +93,16 @@ fn main() {
              {unresolved} references unresolved by a transient error, at most {max_successes} \
              successful fetch per link, peak {} fetches in flight",
             wall.as_secs_f64() * 1e3,
-            fetches - (0..LINKS).filter(|i| f.successes(&format!("k{i}")) == 1).count(),
+            fetches
+                - (0..LINKS)
+                    .filter(|i| f.successes(&format!("k{i}")) == 1)
+                    .count(),
             f.max_in_flight(),
         );
-        vault_benches::print_percentiles(&format!("load window {window} resolve latency"), latencies);
+        vault_benches::print_percentiles(
+            &format!("load window {window} resolve latency"),
+            latencies,
+        );
 
         // Errors are not cached: with the provider healthy again, every link resolves, and
         // the ones already fetched are not fetched again.
@@ -120,5 +130,8 @@ fn main() {
     drop(r);
     drop(templates);
     let left = dhat::HeapStats::get().curr_bytes.saturating_sub(start_heap);
-    println!("load: after dropping the resolver, {} KB of heap remain above the start", left / 1024);
+    println!(
+        "load: after dropping the resolver, {} KB of heap remain above the start",
+        left / 1024
+    );
 }

@@ -112,7 +112,10 @@ async fn two_fields_of_one_json_secret_cost_one_get_secret_value() {
         .build();
 
     let res = r
-        .resolve("postgres://{{vault:db-user}}:{{vault:db-pass}}@db/app", None)
+        .resolve(
+            "postgres://{{vault:db-user}}:{{vault:db-pass}}@db/app",
+            None,
+        )
         .await
         .unwrap();
     assert!(res.report.is_complete(), "{:?}", res.report);
@@ -139,11 +142,18 @@ async fn two_fields_of_one_json_secret_cost_one_get_secret_value() {
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let text = e.to_string();
     assert!(text.contains("/replica/host"), "{text}");
-    assert!(text.contains("db-missing") && text.contains("aws"), "{text}");
+    assert!(
+        text.contains("db-missing") && text.contains("aws"),
+        "{text}"
+    );
 
     // A value that is not JSON at all.
     let res = r.resolve("{{vault:eu-field}}", None).await.unwrap();
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "one GetSecretValue for app/eu");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "one GetSecretValue for app/eu"
+    );
     let Outcome::Unresolved(e2) = &res.report.entries()[0].outcome else {
         panic!("app/eu is not JSON");
     };

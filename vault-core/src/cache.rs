@@ -466,11 +466,7 @@ impl Cache {
         }
         {
             let st = self.lock();
-            if st
-                .inflight
-                .get(key)
-                .is_some_and(|f| f.generation == since)
-            {
+            if st.inflight.get(key).is_some_and(|f| f.generation == since) {
                 return;
             }
         }
@@ -992,7 +988,11 @@ mod tests {
         // A caller that planned after the reset gets the new provider's value.
         let after = miss(&cache, &k);
         let v = cache
-            .get_or_fetch_since(&k, Some(after), counting(&n, "new", Duration::from_millis(5)))
+            .get_or_fetch_since(
+                &k,
+                Some(after),
+                counting(&n, "new", Duration::from_millis(5)),
+            )
             .await
             .unwrap();
         assert_eq!(v.expose_secret(), "new");
@@ -1123,10 +1123,7 @@ mod tests {
             .unwrap();
         // Before 80 % of the TTL: no refresh is due, whatever the jitter.
         clock.advance(time::Duration::minutes(79));
-        assert!(matches!(
-            cache.with_lookup(|l| l(&k)),
-            Lookup::Fresh(_)
-        ));
+        assert!(matches!(cache.with_lookup(|l| l(&k)), Lookup::Fresh(_)));
         // In the last tenth: exactly one reader is asked to refresh.
         clock.advance(time::Duration::minutes(12));
         let Lookup::Refresh(v, generation) = cache.with_lookup(|l| l(&k)) else {
@@ -1134,7 +1131,11 @@ mod tests {
         };
         assert_eq!(v.expose_secret(), "v1");
         assert!(matches!(cache.with_lookup(|l| l(&k)), Lookup::Fresh(_)));
-        cache.refresh(&k, generation, counting(&n, "v2", Duration::from_millis(20)));
+        cache.refresh(
+            &k,
+            generation,
+            counting(&n, "v2", Duration::from_millis(20)),
+        );
         // A second request to refresh while one runs starts nothing.
         cache.refresh(&k, generation, counting(&n, "v3", Duration::ZERO));
         // Readers are served the cached value meanwhile.

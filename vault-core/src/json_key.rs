@@ -94,7 +94,10 @@ impl JsonKey {
         render(current.get().trim()).ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidResponse,
-                format!("`json_key = \"{}\"`: the field is not valid JSON", self.text),
+                format!(
+                    "`json_key = \"{}\"`: the field is not valid JSON",
+                    self.text
+                ),
             )
         })
     }
@@ -115,7 +118,9 @@ fn unescape_token(token: &str, whole: &str) -> Result<String, Error> {
             _ => {
                 return Err(Error::new(
                     ErrorKind::InvalidLink,
-                    format!("`json_key = \"{whole}\"`: `~` must be followed by 0 or 1 in a JSON pointer"),
+                    format!(
+                    "`json_key = \"{whole}\"`: `~` must be followed by 0 or 1 in a JSON pointer"
+                ),
                 ))
             }
         }
@@ -320,7 +325,14 @@ mod tests {
     #[test]
     fn missing_fields_name_the_field_never_the_value() {
         let doc = r#"{"password":"hunter2-canary","list":["hunter2-canary"]}"#;
-        for key in ["user", "/password/x", "/list/1", "/list/01", "/list/-", "/nope/x"] {
+        for key in [
+            "user",
+            "/password/x",
+            "/list/1",
+            "/list/01",
+            "/list/-",
+            "/nope/x",
+        ] {
             let e = get(doc, key).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::NotFound, "{key}");
             assert!(e.to_string().contains(key), "{e}");

@@ -68,10 +68,10 @@ async fn json_fields_of_one_secret_cost_one_fetch() {
     assert_eq!(f.fetches(), 2);
     let unresolved: Vec<_> = res.report.unresolved().collect();
     assert_eq!(unresolved.len(), 2);
-    for (entry, (kind, field)) in unresolved
-        .iter()
-        .zip([(ErrorKind::NotFound, "/db/password"), (ErrorKind::Unavailable, "password")])
-    {
+    for (entry, (kind, field)) in unresolved.iter().zip([
+        (ErrorKind::NotFound, "/db/password"),
+        (ErrorKind::Unavailable, "password"),
+    ]) {
         let Outcome::Unresolved(e) = &entry.outcome else {
             unreachable!()
         };
@@ -197,7 +197,10 @@ async fn refresh_ahead_serves_the_cached_value_while_refreshing() {
     // In the last tenth: served at once from the cache, refreshed in the background.
     let started = std::time::Instant::now();
     let res = r.resolve("{{vault:s}}", None).await.unwrap();
-    assert!(started.elapsed() < Duration::from_millis(25), "did not wait");
+    assert!(
+        started.elapsed() < Duration::from_millis(25),
+        "did not wait"
+    );
     assert_eq!(res.expose(), "v1");
     tokio::time::sleep(Duration::from_millis(80)).await;
     assert_eq!(f.fetches(), 2, "one background refresh");
@@ -230,7 +233,11 @@ async fn thousands_of_links_queue_behind_the_per_provider_limit() {
     assert_eq!(res.expose().len(), 1500);
     assert_eq!(f.fetches(), 1500);
     assert!(f.max_in_flight() <= 64, "{}", f.max_in_flight());
-    assert!(f.max_in_flight() >= 32, "still concurrent: {}", f.max_in_flight());
+    assert!(
+        f.max_in_flight() >= 32,
+        "still concurrent: {}",
+        f.max_in_flight()
+    );
 
     // A queue that does not move in time fails with an error naming our own limit.
     let slow = Arc::new(FakeProvider::new("fake").latency(Duration::from_millis(300)));
@@ -256,7 +263,11 @@ async fn thousands_of_links_queue_behind_the_per_provider_limit() {
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].kind(), ErrorKind::Timeout);
     assert!(errors[0].to_string().contains("own limit"), "{}", errors[0]);
-    assert_eq!(slow.fetches(), 1, "the queued fetch never reached the provider");
+    assert_eq!(
+        slow.fetches(),
+        1,
+        "the queued fetch never reached the provider"
+    );
 }
 
 #[tokio::test]
@@ -291,7 +302,13 @@ fn json_key_is_a_link_field_in_config_files() {
     assert_eq!(config.cache.stale_if_error, Duration::from_secs(1800));
     assert!(config.cache.refresh_ahead);
     assert_eq!(config.cache.max_concurrent_fetches, 8);
-    let link = config.vault.get("db-password").unwrap().source().link().unwrap();
+    let link = config
+        .vault
+        .get("db-password")
+        .unwrap()
+        .source()
+        .link()
+        .unwrap();
     assert_eq!(link.get("json_key"), Some("/db/password"));
     let _: &Link = link;
     for (bad, what) in [

@@ -34,7 +34,10 @@ impl Limits {
     }
 
     /// Waits for a slot of `provider`; the slot is given back when the permit drops.
-    pub(super) async fn acquire(&self, provider: &ProviderId) -> Result<OwnedSemaphorePermit, Error> {
+    pub(super) async fn acquire(
+        &self,
+        provider: &ProviderId,
+    ) -> Result<OwnedSemaphorePermit, Error> {
         let semaphore = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots
@@ -71,7 +74,10 @@ mod tests {
         let a = limits.acquire(&id).await.unwrap();
         let _b = limits.acquire(&id).await.unwrap();
         // Another provider has its own slots.
-        let _other = limits.acquire(&ProviderId::from_static("azure")).await.unwrap();
+        let _other = limits
+            .acquire(&ProviderId::from_static("azure"))
+            .await
+            .unwrap();
         let e = limits.acquire(&id).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Timeout);
         assert!(e.to_string().contains("vault-refs' own limit"), "{e}");

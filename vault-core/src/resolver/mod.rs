@@ -270,9 +270,7 @@ impl Resolver {
         let mut report = Report::default();
 
         let (url, host) = if host_depends_on_reference(&request.url, &url_t) {
-            let (index, plans) = self
-                .inner
-                .plan_templates(&[&url_t], HostCheck::Host(None));
+            let (index, plans) = self.inner.plan_templates(&[&url_t], HostCheck::Host(None));
             let values = self.inner.values(plans).await;
             let url = render(
                 &url_t,

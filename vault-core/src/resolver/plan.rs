@@ -113,12 +113,10 @@ fn field(prepared: &Prepared, value: SharedSecret, name: &str) -> Outcome {
             json: Some(key),
             link,
             ..
-        } => key.extract(&value).map(Arc::new).map_err(|e| {
-            Box::new(
-                e.with_provider(link.provider().clone())
-                    .with_secret(name),
-            )
-        }),
+        } => key
+            .extract(&value)
+            .map(Arc::new)
+            .map_err(|e| Box::new(e.with_provider(link.provider().clone()).with_secret(name))),
         _ => Ok(value),
     }
 }
