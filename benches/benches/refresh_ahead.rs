@@ -21,9 +21,11 @@ fn run(refresh_ahead: bool) {
     let f = Arc::new(FakeProvider::new("fake").latency(LATENCY));
     f.set("k", &"v".repeat(32));
     let vault = Vault::new().with("hot", VaultSecret::link(f.link("k")));
-    let mut cache = CacheConfig::default();
-    cache.ttl = TTL;
-    cache.refresh_ahead = refresh_ahead;
+    let cache = CacheConfig {
+        ttl: TTL,
+        refresh_ahead,
+        ..CacheConfig::default()
+    };
     let r = Resolver::builder(vault)
         .provider(f.clone())
         .cache(cache)
