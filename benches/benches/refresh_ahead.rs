@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use vault_core::testing::FakeProvider;
 use vault_core::{CacheConfig, Resolver, Vault, VaultSecret};
 
-const TTL: Duration = Duration::from_millis(200);
-const RUN: Duration = Duration::from_millis(1_100);
+const TTL: Duration = Duration::from_millis(500);
+const RUN: Duration = Duration::from_millis(2_600);
 const LATENCY: Duration = Duration::from_millis(20);
 
 fn run(refresh_ahead: bool) {
