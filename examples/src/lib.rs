@@ -4,6 +4,7 @@
 
 pub mod cli_interaction;
 pub mod demo;
+pub mod gcp;
 pub mod providers;
 
 pub use cli_interaction::CliInteraction;
