@@ -124,6 +124,38 @@ pub enum Lookup {
     Miss(Generation),
 }
 
+/// What a lookup under [`Cache::with_locked`] found, without cloning the value (read it with
+/// [`Locked::value`] while still locked).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// A fresh value.
+    Fresh,
+    /// A fresh value due for refresh-ahead (see [`Lookup::Refresh`]).
+    Refresh(Generation),
+    /// A value served stale (see [`Lookup::Stale`]).
+    Stale,
+    /// Nothing usable.
+    Miss(Generation),
+}
+
+/// The cache, locked, for a caller that renders values in place (no reference counting).
+pub struct Locked<'a> {
+    st: &'a mut State,
+    now: Nanos,
+}
+
+impl Locked<'_> {
+    /// Looks `key` up, as [`Cache::with_lookup`] does, without cloning its value.
+    pub fn find(&mut self, key: &Locator) -> Found {
+        self.st.find(key, self.now)
+    }
+
+    /// The value of a key [`find`](Self::find) found (fresh, refresh or stale).
+    pub fn value(&self, key: &Locator) -> Option<&SecretString> {
+        self.st.entries.peek(key).map(|e| &*e.value)
+    }
+}
+
 /// A value as the cache hands it out, with whether it is served stale.
 #[derive(Clone, Debug)]
 pub struct Hit {
@@ -193,6 +225,24 @@ impl State {
     }
 
     fn lookup(&mut self, key: &Locator, now: Nanos) -> Lookup {
+        let found = self.find(key, now);
+        let value = || {
+            self.entries
+                .peek(key)
+                .map(|e| e.value.clone())
+                .expect("found just now, under the same lock")
+        };
+        match found {
+            Found::Fresh => Lookup::Fresh(value()),
+            Found::Refresh(generation) => Lookup::Refresh(value(), generation),
+            Found::Stale => Lookup::Stale(value()),
+            Found::Miss(generation) => Lookup::Miss(generation),
+        }
+    }
+
+    /// The lookup itself: marks the entry most recently used, claims a due refresh-ahead,
+    /// drops what is past the stale window.
+    fn find(&mut self, key: &Locator, now: Nanos) -> Found {
         let ttl = self.ttl_nanos;
         let keep = self.keep_nanos();
         let refresh_ahead = self.refresh_ahead;
@@ -201,25 +251,24 @@ impl State {
                 if refresh_ahead && now >= e.refresh_at {
                     // Only this reader starts the refresh; a failed one sets a new point.
                     e.refresh_at = Nanos::MAX;
-                    let v = e.value.clone();
-                    Lookup::Refresh(v, self.generation(key.provider()))
+                    Found::Refresh(self.generation(key.provider()))
                 } else {
-                    Lookup::Fresh(e.value.clone())
+                    Found::Fresh
                 }
             }
             Some(e) if now.saturating_sub(e.fetched_at) < keep => {
                 if now < e.retry_at {
-                    Lookup::Stale(e.value.clone())
+                    Found::Stale
                 } else {
                     // Kept for stale-if-error, but due for a fetch.
-                    Lookup::Miss(self.generation(key.provider()))
+                    Found::Miss(self.generation(key.provider()))
                 }
             }
             Some(_) => {
                 self.entries.pop(key);
-                Lookup::Miss(self.generation(key.provider()))
+                Found::Miss(self.generation(key.provider()))
             }
-            None => Lookup::Miss(self.generation(key.provider())),
+            None => Found::Miss(self.generation(key.provider())),
         }
     }
 
@@ -365,6 +414,16 @@ impl Cache {
         let now = self.now();
         let mut st = self.lock();
         f(&mut |k: &Locator| st.lookup(k, now))
+    }
+
+    /// Runs `f` with the cache locked (one lock, one clock reading), for a caller that looks
+    /// values up with [`Locked::find`] and reads them in place with [`Locked::value`]: no
+    /// reference counting per value. Keep `f` short (it holds the lock) and do not call back
+    /// into the cache from it.
+    pub fn with_locked<R>(&self, f: impl FnOnce(&mut Locked<'_>) -> R) -> R {
+        let now = self.now();
+        let mut st = self.lock();
+        f(&mut Locked { st: &mut st, now })
     }
 
     /// The cached value of `key`, or the result of one shared fetch.

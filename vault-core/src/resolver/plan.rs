@@ -12,7 +12,7 @@ use std::sync::Arc;
 use futures_util::future::join_all;
 use secrecy::ExposeSecret;
 
-use crate::cache::{FetchFuture, Generation, Lookup, SharedSecret};
+use crate::cache::{FetchFuture, Found, Generation, Lookup, SharedSecret};
 use crate::domain::RequestHost;
 use crate::error::{Error, ErrorKind};
 use crate::link::{Locator, ProviderId};
@@ -298,11 +298,12 @@ impl Inner {
     /// `None` as soon as one needs more (a fetch, an error to report, an environment variable,
     /// a field to pick), and the caller takes the general path (`report` is then untouched).
     ///
-    /// This is the hot path of a warm resolver: one read of the vault, one lock of the cache,
-    /// one reading of the clock, one allocation for the values, and per reference two hash
-    /// lookups; names are borrowed from the vault while it is read rather than shared (no
-    /// reference counting but the report's). Names are not deduplicated: a repeated name costs
-    /// one more lookup, under the same lock, so it sees the same value.
+    /// This is the hot path of a warm resolver: one read of the vault, one lock of the cache
+    /// (held while the output is written: values are read in place, never reference-counted),
+    /// one reading of the clock, two small allocations, and per reference a vault lookup and
+    /// two cache probes; names are borrowed from the vault (only the report shares them).
+    /// Names are not deduplicated: a repeated name costs one more lookup, under the same lock,
+    /// so it sees the same value.
     pub(super) fn render_cached(
         &self,
         template: &Template<'_>,
@@ -311,52 +312,68 @@ impl Inner {
         field: &crate::report::Field,
         report: &mut crate::report::Report,
     ) -> Option<secrecy::SecretString> {
+        /// Where a resolved reference's value is, read in place while the cache is locked.
+        enum Source<'s> {
+            Local(&'s SharedSecret),
+            Cached(&'s Locator),
+        }
         let secrets = self.read();
-        let mut values = Vec::with_capacity(template.references().count());
+        let mut refs: Vec<(&Arc<str>, Source<'_>, bool)> =
+            Vec::with_capacity(template.references().count());
         let mut refresh = Vec::new();
-        let complete = self.cache.with_lookup(|lookup| {
+        let output = self.cache.with_locked(|locked| {
             for r in template.references() {
-                let Some((name, prepared)) = secrets.get_key_value(r.name()) else {
-                    return false;
-                };
+                let (name, prepared) = secrets.get_key_value(r.name())?;
                 let secret = &prepared.secret;
                 if !secret.is_enabled() {
-                    return false;
+                    return None;
                 }
                 if let HostCheck::Host(host) = host {
                     if !secret.domains().allows(host) {
-                        return false;
+                        return None;
                     }
                 }
-                let (value, stale) = match &prepared.source {
-                    PreparedSource::Local(v) => (v.clone(), false),
+                match &prepared.source {
+                    PreparedSource::Local(v) => refs.push((name, Source::Local(v), false)),
                     PreparedSource::Link {
                         locator: Ok(locator),
                         json: None,
                         ..
-                    } => match lookup(locator) {
-                        Lookup::Fresh(v) => (v, false),
-                        Lookup::Stale(v) => (v, true),
-                        Lookup::Refresh(v, generation) => {
-                            refresh.push((prepared, locator, generation));
-                            (v, false)
-                        }
-                        Lookup::Miss(_) => return false,
-                    },
-                    _ => return false,
-                };
-                values.push(Value {
-                    name,
-                    value: Ok(value),
-                    stale,
+                    } => {
+                        let stale = match locked.find(locator) {
+                            Found::Fresh => false,
+                            Found::Stale => true,
+                            Found::Refresh(generation) => {
+                                refresh.push((prepared, locator, generation));
+                                false
+                            }
+                            Found::Miss(_) => return None,
+                        };
+                        refs.push((name, Source::Cached(locator), stale));
+                    }
+                    _ => return None,
+                }
+            }
+            let mut values: Vec<&str> = Vec::with_capacity(refs.len());
+            for (_, source, _) in &refs {
+                values.push(match source {
+                    Source::Local(v) => v.expose_secret(),
+                    Source::Cached(locator) => locked.value(locator)?.expose_secret(),
                 });
             }
-            true
+            Some(super::render::render_resolved(
+                template,
+                source,
+                &values,
+                |k| (refs[k].0.clone(), refs[k].2),
+                field,
+                report,
+            ))
         });
         // Asked-for refreshes start even when the general path takes over: the lookup that
         // asked will not ask again.
         self.start_refreshes(refresh);
-        complete.then(|| super::render::render(template, source, None, &values, field, report))
+        output
     }
 
     fn draft_prepared<'s>(

@@ -72,6 +72,72 @@ pub(super) fn render<N: Borrow<Arc<str>>>(
             }
         }
     }
+    report_malformed(template, source, field, report, first_entry);
+    debug_assert_eq!(out.len(), len);
+    SecretString::from(out)
+}
+
+/// Renders a template whose every reference resolved: `values[k]` is the `k`-th reference's
+/// value, `entry(k)` its name and whether it was served stale. For the warm path, which reads
+/// values in place under the cache's lock.
+pub(super) fn render_resolved(
+    template: &Template<'_>,
+    source: &str,
+    values: &[&str],
+    entry: impl Fn(usize) -> (Arc<str>, bool),
+    field: &Field,
+    report: &mut Report,
+) -> SecretString {
+    let mut len = 0;
+    let mut k = 0;
+    for s in template.segments() {
+        len += match s {
+            Segment::Text(t) => t.len(),
+            Segment::Reference(_) => {
+                k += 1;
+                values[k - 1].len()
+            }
+        };
+    }
+    let first_entry = report.len();
+    report.reserve(values.len() + template.errors().len());
+    let mut out = String::with_capacity(len);
+    let mut k = 0;
+    for s in template.segments() {
+        match s {
+            Segment::Text(t) => out.push_str(t),
+            Segment::Reference(r) => {
+                let v = values[k];
+                out.push_str(v);
+                let (name, stale) = entry(k);
+                k += 1;
+                report.push(ReferenceReport {
+                    name,
+                    field: field.clone(),
+                    span: r.span(),
+                    outcome: if v.is_empty() {
+                        Outcome::Empty
+                    } else {
+                        Outcome::Resolved
+                    },
+                    stale,
+                });
+            }
+        }
+    }
+    report_malformed(template, source, field, report, first_entry);
+    debug_assert_eq!(out.len(), len);
+    SecretString::from(out)
+}
+
+/// Report entries for the malformed references, in order with those from `first_entry` on.
+fn report_malformed(
+    template: &Template<'_>,
+    source: &str,
+    field: &Field,
+    report: &mut Report,
+    first_entry: usize,
+) {
     if !template.errors().is_empty() {
         for e in template.errors() {
             let name_end = e.position().min(source.len());
@@ -89,8 +155,6 @@ pub(super) fn render<N: Borrow<Arc<str>>>(
         }
         report.sort_from(first_entry);
     }
-    debug_assert_eq!(out.len(), len);
-    SecretString::from(out)
 }
 
 /// Whether a reference sits in the scheme or authority of a URL template, so the host is only
