@@ -493,8 +493,12 @@ impl Cache {
             match st.inflight.get(key) {
                 Some(f) if f.generation == current || f.generation == mine => f.rx.clone(),
                 _ => {
+                    // Registered under the lock the miss was seen under: a caller arriving
+                    // now joins this flight instead of starting another.
+                    let (tx, rx) = Self::register(&mut st, key, mine);
                     drop(st);
-                    self.start_flight(key.clone(), mine, fetch())
+                    self.spawn_flight(key.clone(), mine, tx, fetch());
+                    rx
                 }
             }
         };
@@ -523,32 +527,32 @@ impl Cache {
         if tokio::runtime::Handle::try_current().is_err() {
             return;
         }
-        {
-            let st = self.lock();
+        let tx = {
+            let mut st = self.lock();
             if st.inflight.get(key).is_some_and(|f| f.generation == since) {
                 return;
             }
-        }
-        drop(self.start_flight(key.clone(), since, fetch()));
+            Self::register(&mut st, key, since).0
+        };
+        self.spawn_flight(key.clone(), since, tx, fetch());
     }
 
-    /// Registers and spawns one fetch of `key`; returns the receiver of its result.
-    fn start_flight(
-        &self,
-        key: Locator,
+    /// Registers a flight of `key` while the caller holds the lock (so that a caller seeing
+    /// the same miss joins it); the caller spawns it once the lock is released.
+    fn register(
+        st: &mut State,
+        key: &Locator,
         generation: Generation,
-        fetch: FetchFuture,
-    ) -> watch::Receiver<FlightResult> {
+    ) -> (watch::Sender<FlightResult>, watch::Receiver<FlightResult>) {
         let (tx, rx) = watch::channel(None);
-        self.lock().inflight.insert(
+        st.inflight.insert(
             key.clone(),
             Flight {
                 rx: rx.clone(),
                 generation,
             },
         );
-        self.spawn_flight(key, generation, tx, fetch);
-        rx
+        (tx, rx)
     }
 
     fn spawn_flight(
@@ -1229,5 +1233,45 @@ mod tests {
         // Halfway to expiry, it is due again.
         clock.advance(time::Duration::minutes(5));
         assert!(matches!(cache.with_lookup(|l| l(&k)), Lookup::Refresh(..)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_first_misses_share_one_flight_for_every_key() {
+        // Found by the load bench: a flight must be registered under the lock its miss was
+        // seen under, or two callers of a new key can each start one.
+        let (cache, _) = setup(60, 10_000);
+        let counts: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..300).map(|_| AtomicUsize::new(0)).collect());
+        let mut tasks = Vec::new();
+        for round in 0..8 {
+            for i in 0..300 {
+                let cache = cache.clone();
+                let counts = counts.clone();
+                tasks.push(tokio::spawn(async move {
+                    let k = loc("aws", &format!("k{i}"));
+                    let _ = round;
+                    cache
+                        .get_or_fetch(&k, move || {
+                            Box::pin(async move {
+                                counts[i].fetch_add(1, Ordering::SeqCst);
+                                tokio::task::yield_now().await;
+                                Ok(SecretString::from("v"))
+                            })
+                        })
+                        .await
+                        .unwrap();
+                }));
+            }
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        for (i, c) in counts.iter().enumerate() {
+            assert_eq!(
+                c.load(Ordering::SeqCst),
+                1,
+                "key {i} fetched more than once"
+            );
+        }
     }
 }
