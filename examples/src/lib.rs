@@ -5,6 +5,7 @@
 
 pub mod cli_interaction;
 pub mod demo;
+pub mod gcp;
 pub mod local_store;
 pub mod providers;
 

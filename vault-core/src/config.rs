@@ -6,6 +6,10 @@
 //! ttl_minutes = 60                 # optional; 0 turns caching off
 //! max_entries = 10000              # optional bound of the cache
 //! persist = false                  # optional; true: values outlive the process (crate::persist)
+//! stale_if_error_minutes = 0       # optional: serve the last value this long past its TTL
+//!                                  # when refreshing it fails for a transient reason
+//! refresh_ahead = false            # optional: refresh hot values in the background
+//! max_concurrent_fetches = 64      # optional: per provider; more fetches queue
 //!
 //! [integrations.aws]               # settings of a provider, read by the provider crate
 //! region = "us-east-1"
@@ -400,11 +404,34 @@ impl<'t> Parser<'t> {
                         .and_then(NonZeroUsize::new)
                         .ok_or_else(|| self.err(v.span(), "`max_entries` must be at least 1"))?;
                 }
+                "stale_if_error_minutes" => {
+                    let minutes = int("stale_if_error_minutes")?;
+                    if minutes > 60 * 24 * 365 {
+                        return Err(
+                            self.err(v.span(), "`stale_if_error_minutes` is more than a year")
+                        );
+                    }
+                    cache.stale_if_error = std::time::Duration::from_secs(minutes * 60);
+                }
+                "refresh_ahead" => {
+                    cache.refresh_ahead = v.get_ref().as_bool().ok_or_else(|| {
+                        self.err(v.span(), "`refresh_ahead` must be true or false")
+                    })?;
+                }
+                "max_concurrent_fetches" => {
+                    cache.max_concurrent_fetches = usize::try_from(int("max_concurrent_fetches")?)
+                        .ok()
+                        .filter(|n| (1..=100_000).contains(n))
+                        .ok_or_else(|| {
+                            self.err(v.span(), "`max_concurrent_fetches` must be 1 to 100000")
+                        })?;
+                }
                 other => {
                     return Err(self.err(
                         key.span(),
                         format!(
-                        "unknown key `{other}` in [cache]; expected `ttl_minutes`, `max_entries` or `persist`"
+                        "unknown key `{other}` in [cache]; expected `ttl_minutes`, `max_entries`, \
+                         `persist`, `stale_if_error_minutes`, `refresh_ahead` or `max_concurrent_fetches`"
                     ),
                     ))
                 }

@@ -40,6 +40,7 @@ pub mod error;
 pub mod factory;
 pub mod integration;
 pub mod interaction;
+pub mod json_key;
 pub mod link;
 pub mod loopback;
 pub mod persist;

@@ -32,7 +32,9 @@ impl IdText {
 
 impl PartialEq for IdText {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        let (a, b) = (self.as_str(), other.as_str());
+        // The same static text (the usual case: a provider's own id) needs no comparison.
+        std::ptr::eq(a, b) || a == b
     }
 }
 impl Eq for IdText {}
@@ -145,6 +147,14 @@ impl Link {
     /// The provider this link points into.
     pub fn provider(&self) -> &ProviderId {
         &self.provider
+    }
+
+    /// The link without the field `key` (core strips the fields it handles itself, such as
+    /// `json_key`, before a provider sees the link).
+    pub fn without(&self, key: &str) -> Link {
+        let mut link = self.clone();
+        link.fields.remove(key);
+        link
     }
 
     /// One field, if present.

@@ -59,6 +59,9 @@ pub struct ReferenceReport {
     pub span: Range<usize>,
     /// What happened.
     pub outcome: Outcome,
+    /// The value was served past its TTL because refreshing it failed for a transient reason
+    /// (`[cache] stale_if_error_minutes`).
+    pub stale: bool,
 }
 
 /// Every reference of one resolve call, in order of appearance.
@@ -107,6 +110,11 @@ impl Report {
             Outcome::Unresolved(err) => Some(err),
             _ => None,
         })
+    }
+
+    /// Entries whose value was served stale (stale-if-error).
+    pub fn stale(&self) -> impl Iterator<Item = &ReferenceReport> {
+        self.entries.iter().filter(|e| e.stale)
     }
 
     /// Whether some reference is unresolved for this reason.

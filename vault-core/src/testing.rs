@@ -3,11 +3,12 @@
 //! `testing` feature; never a stand-in for a real provider's own tests.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rand::Rng;
 use secrecy::SecretString;
 
 use crate::error::{Error, ErrorKind};
@@ -20,6 +21,11 @@ use crate::session::SessionState;
 pub struct FakeProvider {
     id: ProviderId,
     latency: Duration,
+    /// When set, each fetch takes a random time in `latency..=max_latency`.
+    max_latency: Option<Duration>,
+    /// Probability (in millionths) that a fetch fails as unreachable.
+    error_ppm: AtomicU32,
+    successes: Mutex<HashMap<String, usize>>,
     policy: SettingsPolicy,
     values: Mutex<HashMap<String, Result<String, ErrorKind>>>,
     session: Mutex<SessionState>,
@@ -35,6 +41,9 @@ impl FakeProvider {
         FakeProvider {
             id: ProviderId::new(id).expect("valid provider id"),
             latency: Duration::ZERO,
+            max_latency: None,
+            error_ppm: AtomicU32::new(0),
+            successes: Mutex::new(HashMap::new()),
             policy: SettingsPolicy::AnyUser,
             values: Mutex::new(HashMap::new()),
             session: Mutex::new(SessionState::SignedIn { until: None }),
@@ -49,6 +58,41 @@ impl FakeProvider {
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self
+    }
+
+    /// Every fetch takes a random time between `min` and `max` (builder style): for load
+    /// tests.
+    pub fn latency_between(mut self, min: Duration, max: Duration) -> Self {
+        self.latency = min;
+        self.max_latency = Some(max.max(min));
+        self
+    }
+
+    /// Each fetch fails as [`ErrorKind::Unreachable`] with probability `rate` (0 to 1), after
+    /// its latency: for load tests.
+    pub fn set_error_rate(&self, rate: f64) {
+        let ppm = (rate.clamp(0.0, 1.0) * 1e6) as u32;
+        self.error_ppm.store(ppm, Ordering::SeqCst);
+    }
+
+    /// Number of fetches of `key` that returned a value.
+    pub fn successes(&self, key: &str) -> usize {
+        let s = self.successes.lock().unwrap_or_else(|e| e.into_inner());
+        s.get(key).copied().unwrap_or(0)
+    }
+
+    /// The most successful fetches of any one key.
+    pub fn max_successes_per_key(&self) -> usize {
+        let s = self.successes.lock().unwrap_or_else(|e| e.into_inner());
+        s.values().copied().max().unwrap_or(0)
+    }
+
+    /// Forgets the per-key success counts (say, at the start of a new TTL window).
+    pub fn clear_successes(&self) {
+        self.successes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Settings policy (builder style).
@@ -125,8 +169,12 @@ impl Provider for FakeProvider {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        if !self.latency.is_zero() {
-            tokio::time::sleep(self.latency).await;
+        let latency = match self.max_latency {
+            Some(max) => rand::thread_rng().gen_range(self.latency..=max),
+            None => self.latency,
+        };
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let session = *self.session.lock().unwrap_or_else(|e| e.into_inner());
@@ -140,8 +188,23 @@ impl Provider for FakeProvider {
             SessionState::SignedIn { .. } => {}
         }
         let key = link.require("key")?;
+        let ppm = self.error_ppm.load(Ordering::SeqCst);
+        if ppm > 0 && rand::thread_rng().gen_range(0..1_000_000) < ppm {
+            return Err(Error::new(
+                ErrorKind::Unreachable,
+                format!("fake transient failure for `{key}`"),
+            ));
+        }
         match self.lock_values().get(key) {
-            Some(Ok(v)) => Ok(SecretString::from(v.as_str())),
+            Some(Ok(v)) => {
+                *self
+                    .successes
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(key.to_owned())
+                    .or_insert(0) += 1;
+                Ok(SecretString::from(v.as_str()))
+            }
             Some(Err(kind)) => Err(Error::new(*kind, format!("fake failure for `{key}`"))),
             None => Err(Error::new(
                 ErrorKind::NotFound,

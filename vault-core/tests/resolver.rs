@@ -263,6 +263,7 @@ async fn distinct_links_of_one_call_are_fetched_concurrently() {
     let r = Resolver::builder(vault)
         .provider(f.clone())
         .mode(Mode::Strict)
+        .max_concurrent_fetches(100)
         .build();
     let res = r.resolve(&text, None).await.unwrap();
     assert!(res.expose().starts_with("v0,v0;v1,v1;"));

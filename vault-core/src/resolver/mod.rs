@@ -9,11 +9,15 @@
 //! name needs: a value at hand, a cache hit, or a fetch), `render` (substitution and the
 //! report).
 
+mod limit;
 mod plan;
 mod prepared;
 mod render;
 
+pub use limit::{DEFAULT_FETCH_QUEUE_TIMEOUT, DEFAULT_MAX_CONCURRENT_FETCHES};
+
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -32,9 +36,10 @@ use crate::session::SessionState;
 use crate::template::Template;
 use crate::vault::{Vault, VaultSecret};
 
+use limit::Limits;
 use plan::HostCheck;
 use prepared::{PreparedSource, SecretMap};
-use render::{host_depends_on_reference, render, NameIndex};
+use render::{host_depends_on_reference, render};
 
 /// What to do with a reference that cannot be resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -55,6 +60,8 @@ pub struct SecretStatus {
     pub source: String,
     /// Whether it resolves now, and if not, why.
     pub outcome: Outcome,
+    /// Its value was served past its TTL after a transient error (stale-if-error).
+    pub stale: bool,
 }
 
 /// Builds a [`Resolver`].
@@ -68,6 +75,7 @@ pub struct ResolverBuilder {
     mode: Mode,
     /// persist hook (see `crate::persist`).
     persist: Option<Arc<dyn crate::persist::PersistentValues>>,
+    fetch_queue_timeout: Duration,
 }
 
 impl ResolverBuilder {
@@ -75,6 +83,24 @@ impl ResolverBuilder {
     /// config's `[cache] persist = true`; see [`crate::persist`]).
     pub fn persistent_values(mut self, persist: Arc<dyn crate::persist::PersistentValues>) -> Self {
         self.persist = Some(persist);
+        self
+    }
+
+    /// At most this many fetches run at the same time per provider (default
+    /// [`DEFAULT_MAX_CONCURRENT_FETCHES`]; the same as [`CacheConfig::max_concurrent_fetches`],
+    /// so call it after [`cache`](Self::cache)); the others queue, for at most
+    /// [`fetch_queue_timeout`](Self::fetch_queue_timeout). So thousands of links in one
+    /// resolve never open thousands of connections at once.
+    pub fn max_concurrent_fetches(mut self, max: usize) -> Self {
+        self.cache.max_concurrent_fetches = max.max(1);
+        self
+    }
+
+    /// The longest a fetch waits for a free slot of its provider's limit before it fails with
+    /// an [`ErrorKind::Timeout`] that names the limit (default
+    /// [`DEFAULT_FETCH_QUEUE_TIMEOUT`]).
+    pub fn fetch_queue_timeout(mut self, wait: Duration) -> Self {
+        self.fetch_queue_timeout = wait;
         self
     }
 
@@ -132,6 +158,10 @@ impl ResolverBuilder {
             env: self.env,
             interaction: self.interaction,
             mode: self.mode,
+            limits: Arc::new(Limits::new(
+                self.cache.max_concurrent_fetches,
+                self.fetch_queue_timeout,
+            )),
         };
         {
             let mut secrets = inner.write();
@@ -160,6 +190,7 @@ struct Inner {
     env: Arc<dyn Environment>,
     interaction: Arc<dyn Interaction>,
     mode: Mode,
+    limits: Arc<Limits>,
 }
 
 impl Inner {
@@ -184,6 +215,7 @@ impl Resolver {
             cache: CacheConfig::default(),
             mode: Mode::default(),
             persist: None,
+            fetch_queue_timeout: DEFAULT_FETCH_QUEUE_TIMEOUT,
         }
     }
 
@@ -208,13 +240,27 @@ impl Resolver {
         let mut report = Report::default();
         let output = if template.is_verbatim(text) {
             SecretString::from(text)
+        } else if let Some(output) = self.inner.render_cached(
+            &template,
+            text,
+            HostCheck::Host(host.as_ref()),
+            &Field::Text,
+            &mut report,
+        ) {
+            output
         } else {
-            let index = NameIndex::new(&[&template]);
-            let values = self
+            let (index, plans) = self
                 .inner
-                .values(&index.names, HostCheck::Host(host.as_ref()))
-                .await;
-            render(&template, text, &index, &values, &Field::Text, &mut report)
+                .plan_templates(&[&template], HostCheck::Host(host.as_ref()));
+            let values = self.inner.values(plans).await;
+            render(
+                &template,
+                text,
+                Some(index.slots(0)),
+                &values,
+                &Field::Text,
+                &mut report,
+            )
         };
         self.strict_error(&report)?;
         Ok(Resolution { output, report })
@@ -234,12 +280,12 @@ impl Resolver {
         let mut report = Report::default();
 
         let (url, host) = if host_depends_on_reference(&request.url, &url_t) {
-            let index = NameIndex::new(&[&url_t]);
-            let values = self.inner.values(&index.names, HostCheck::Host(None)).await;
+            let (index, plans) = self.inner.plan_templates(&[&url_t], HostCheck::Host(None));
+            let values = self.inner.values(plans).await;
             let url = render(
                 &url_t,
                 &request.url,
-                &index,
+                Some(index.slots(0)),
                 &values,
                 &Field::Url,
                 &mut report,
@@ -250,22 +296,25 @@ impl Resolver {
             (None, RequestHost::parse_url(&request.url).ok())
         };
 
+        // Templates in this order: headers, then the body if any, then the URL if not resolved
+        // yet.
         let mut all: Vec<&Template<'_>> = header_ts.iter().collect();
         all.extend(body_t.as_ref());
+        let body_at = header_ts.len();
+        let url_at = all.len();
         if url.is_none() {
             all.push(&url_t);
         }
-        let index = NameIndex::new(&all);
-        let values = self
+        let (index, plans) = self
             .inner
-            .values(&index.names, HostCheck::Host(host.as_ref()))
-            .await;
+            .plan_templates(&all, HostCheck::Host(host.as_ref()));
+        let values = self.inner.values(plans).await;
         let url = match url {
             Some(u) => u,
             None => render(
                 &url_t,
                 &request.url,
-                &index,
+                Some(index.slots(url_at)),
                 &values,
                 &Field::Url,
                 &mut report,
@@ -284,18 +333,24 @@ impl Resolver {
             .headers
             .iter()
             .zip(&header_ts)
-            .map(|((name, raw), t)| {
+            .enumerate()
+            .map(|(i, ((name, raw), t))| {
                 let field = Field::Header(name.clone());
                 (
                     name.clone(),
-                    render(t, raw, &index, &values, &field, &mut report),
+                    render(t, raw, Some(index.slots(i)), &values, &field, &mut report),
                 )
             })
             .collect();
         let body = match (&request.body, &body_t) {
-            (Some(raw), Some(t)) => {
-                Some(render(t, raw, &index, &values, &Field::Body, &mut report))
-            }
+            (Some(raw), Some(t)) => Some(render(
+                t,
+                raw,
+                Some(index.slots(body_at)),
+                &values,
+                &Field::Body,
+                &mut report,
+            )),
             _ => None,
         };
         self.strict_error(&report)?;
@@ -321,8 +376,8 @@ impl Resolver {
     }
 
     async fn one(&self, name: &str, host: HostCheck<'_>) -> Result<SecretString, Error> {
-        let plan = self.inner.plan(name, host);
-        let v = self.inner.run(name, plan).await?;
+        let (name, plan) = self.inner.plan(name, host);
+        let v = self.inner.run(name, plan).await.value.map_err(|e| *e)?;
         Ok(SecretString::from(v.expose_secret()))
     }
 
@@ -338,8 +393,13 @@ impl Resolver {
             all.sort();
             all.into_iter().unzip()
         };
-        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let values = self.inner.values(&refs, HostCheck::Skip).await;
+        let (_, plans) = self.inner.plans(
+            names.iter().map(String::as_str),
+            names.len(),
+            Vec::new(),
+            HostCheck::Skip,
+        );
+        let values = self.inner.values(plans).await;
         names
             .into_iter()
             .zip(values)
@@ -347,10 +407,11 @@ impl Resolver {
             .map(|((name, v), source)| SecretStatus {
                 name,
                 source,
+                stale: v.stale,
                 outcome: match v.value {
-                    Ok(v) if v.expose_secret().is_empty() => Outcome::Empty,
+                    Ok(v) if plan::is_empty(&v) => Outcome::Empty,
                     Ok(_) => Outcome::Resolved,
-                    Err(e) => Outcome::Unresolved(e),
+                    Err(e) => Outcome::Unresolved(*e),
                 },
             })
             .collect()
@@ -365,7 +426,7 @@ impl Resolver {
             )
             .with_secret(name)
         })?;
-        let PreparedSource::Link { link, locator } = &prepared.source else {
+        let PreparedSource::Link { link, locator, .. } = &prepared.source else {
             return Err(Error::new(
                 ErrorKind::InvalidRequest,
                 format!(

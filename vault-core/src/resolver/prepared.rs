@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::cache::SharedSecret;
 use crate::error::Error;
+use crate::json_key::{JsonKey, JSON_KEY};
 use crate::link::{Link, Locator};
 use crate::vault::{SecretSource, VaultSecret};
 
@@ -49,8 +50,11 @@ pub(super) enum PreparedSource {
     Local(SharedSecret),
     Env(String),
     Link {
+        /// The link as the provider sees it: without `json_key`, which core handles.
         link: Link,
         locator: Result<Locator, Error>,
+        /// The field of the fetched JSON document to serve, if any.
+        json: Option<JsonKey>,
     },
 }
 
@@ -59,14 +63,21 @@ impl Inner {
         let source = match secret.source() {
             SecretSource::Local(v) => PreparedSource::Local(Arc::new(v.clone())),
             SecretSource::Env(var) => PreparedSource::Env(var.clone()),
-            SecretSource::Link(link) => PreparedSource::Link {
-                link: link.clone(),
-                locator: self
-                    .integrations
-                    .get(link.provider())
-                    .and_then(|p| p.validate_link(link))
-                    .map_err(|e| e.with_provider(link.provider().clone())),
-            },
+            SecretSource::Link(link) => {
+                let json = link.get(JSON_KEY).map(JsonKey::parse).transpose();
+                let link = link.without(JSON_KEY);
+                let locator = json
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|_| self.integrations.get(link.provider()))
+                    .and_then(|p| p.validate_link(&link))
+                    .map_err(|e| e.with_provider(link.provider().clone()));
+                PreparedSource::Link {
+                    link,
+                    locator,
+                    json: json.ok().flatten(),
+                }
+            }
         };
         Prepared { secret, source }
     }

@@ -1,6 +1,6 @@
 //! Substitution: values into templates, exactly sized, and one report entry per reference.
 
-use std::collections::HashMap;
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -11,67 +11,19 @@ use crate::template::{Segment, Template};
 
 use super::plan::Value;
 
-/// The distinct names of a call's templates, in first-seen order, and for every reference of
-/// every template the index of its value: references find their value by index, never by
-/// comparing names again.
-pub(super) struct NameIndex<'t, 'a> {
-    pub(super) names: Vec<&'a str>,
-    slots: Vec<(&'t Template<'a>, Vec<usize>)>,
-}
-
-/// Above this many names, a hash map beats scanning the list.
-const SCAN_LIMIT: usize = 16;
-
-impl<'t, 'a> NameIndex<'t, 'a> {
-    pub(super) fn new(templates: &[&'t Template<'a>]) -> Self {
-        let total: usize = templates.iter().map(|t| t.references().count()).sum();
-        let mut names: Vec<&'a str> = Vec::with_capacity(total);
-        let mut map: Option<HashMap<&'a str, usize>> = None;
-        let mut slots = Vec::with_capacity(templates.len());
-        for t in templates {
-            let mut these = Vec::with_capacity(t.references().count());
-            for r in t.references() {
-                let found = match &map {
-                    Some(m) => m.get(r.name()).copied(),
-                    None => names.iter().position(|n| *n == r.name()),
-                };
-                let slot = found.unwrap_or_else(|| {
-                    names.push(r.name());
-                    if let Some(m) = &mut map {
-                        m.insert(r.name(), names.len() - 1);
-                    } else if names.len() > SCAN_LIMIT {
-                        map = Some(names.iter().enumerate().map(|(i, n)| (*n, i)).collect());
-                    }
-                    names.len() - 1
-                });
-                these.push(slot);
-            }
-            slots.push((*t, these));
-        }
-        NameIndex { names, slots }
-    }
-
-    /// The value indices of `template`'s references, in order.
-    fn slots(&self, template: &Template<'a>) -> &[usize] {
-        self.slots
-            .iter()
-            .find(|(t, _)| std::ptr::eq(*t, template))
-            .map(|(_, s)| s.as_slice())
-            .expect("template was indexed")
-    }
-}
-
 /// Substitutes values into `template`; the output has exactly the needed capacity, so turning
-/// it into a `SecretString` never reallocates (and never leaves a copy behind).
-pub(super) fn render(
+/// it into a `SecretString` never reallocates (and never leaves a copy behind). `slots` gives
+/// each reference's value index; `None`: the references' values are `values`, in order.
+pub(super) fn render<N: Borrow<Arc<str>>>(
     template: &Template<'_>,
     source: &str,
-    index: &NameIndex<'_, '_>,
-    values: &[Value],
+    slots: Option<&[usize]>,
+    values: &[Value<N>],
     field: &Field,
     report: &mut Report,
 ) -> SecretString {
-    let slots = index.slots(template);
+    let slot = |k: usize| slots.map_or(k, |s| s[k]);
+    let references = slots.map_or(values.len(), <[usize]>::len);
     let mut len = 0;
     let mut k = 0;
     for s in template.segments() {
@@ -79,7 +31,7 @@ pub(super) fn render(
             Segment::Text(t) => t.len(),
             Segment::Reference(r) => {
                 k += 1;
-                match &values[slots[k - 1]].value {
+                match &values[slot(k - 1)].value {
                     Ok(v) => v.expose_secret().len(),
                     Err(_) => r.span().len(),
                 }
@@ -87,14 +39,15 @@ pub(super) fn render(
         };
     }
     let first_entry = report.len();
-    report.reserve(slots.len() + template.errors().len());
+    report.reserve(references + template.errors().len());
     let mut out = String::with_capacity(len);
-    let mut slots = slots.iter();
+    let mut k = 0;
     for s in template.segments() {
         match s {
             Segment::Text(t) => out.push_str(t),
             Segment::Reference(r) => {
-                let slot = *slots.next().expect("one slot per reference");
+                let slot = slot(k);
+                k += 1;
                 let outcome = match &values[slot].value {
                     Ok(v) => {
                         out.push_str(v.expose_secret());
@@ -106,18 +59,85 @@ pub(super) fn render(
                     }
                     Err(e) => {
                         out.push_str(&source[r.span()]);
-                        Outcome::Unresolved(e.clone())
+                        Outcome::Unresolved(Error::clone(e))
                     }
                 };
                 report.push(ReferenceReport {
-                    name: values[slot].name.clone(),
+                    name: values[slot].name.borrow().clone(),
                     field: field.clone(),
                     span: r.span(),
                     outcome,
+                    stale: values[slot].stale,
                 });
             }
         }
     }
+    report_malformed(template, source, field, report, first_entry);
+    debug_assert_eq!(out.len(), len);
+    SecretString::from(out)
+}
+
+/// Renders a template whose every reference resolved: `values[k]` is the `k`-th reference's
+/// value, `entry(k)` its name and whether it was served stale. For the warm path, which reads
+/// values in place under the cache's lock.
+pub(super) fn render_resolved(
+    template: &Template<'_>,
+    source: &str,
+    values: &[&str],
+    entry: impl Fn(usize) -> (Arc<str>, bool),
+    field: &Field,
+    report: &mut Report,
+) -> SecretString {
+    let mut len = 0;
+    let mut k = 0;
+    for s in template.segments() {
+        len += match s {
+            Segment::Text(t) => t.len(),
+            Segment::Reference(_) => {
+                k += 1;
+                values[k - 1].len()
+            }
+        };
+    }
+    let first_entry = report.len();
+    report.reserve(values.len() + template.errors().len());
+    let mut out = String::with_capacity(len);
+    let mut k = 0;
+    for s in template.segments() {
+        match s {
+            Segment::Text(t) => out.push_str(t),
+            Segment::Reference(r) => {
+                let v = values[k];
+                out.push_str(v);
+                let (name, stale) = entry(k);
+                k += 1;
+                report.push(ReferenceReport {
+                    name,
+                    field: field.clone(),
+                    span: r.span(),
+                    outcome: if v.is_empty() {
+                        Outcome::Empty
+                    } else {
+                        Outcome::Resolved
+                    },
+                    stale,
+                });
+            }
+        }
+    }
+    report_malformed(template, source, field, report, first_entry);
+    debug_assert_eq!(out.len(), len);
+    SecretString::from(out)
+}
+
+/// Report entries for the malformed references, in order with those from `first_entry` on.
+fn report_malformed(
+    template: &Template<'_>,
+    source: &str,
+    field: &Field,
+    report: &mut Report,
+    first_entry: usize,
+) {
     if !template.errors().is_empty() {
         for e in template.errors() {
             let name_end = e.position().min(source.len());
@@ -130,12 +150,11 @@ pub(super) fn render(
                     ErrorKind::InvalidReference,
                     e.to_string(),
                 )),
+                stale: false,
             });
         }
         report.sort_from(first_entry);
     }
-    debug_assert_eq!(out.len(), len);
-    SecretString::from(out)
 }
 
 /// Whether a reference sits in the scheme or authority of a URL template, so the host is only
