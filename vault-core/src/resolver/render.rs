@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::encoding::Context;
 use crate::error::{Error, ErrorKind};
 use crate::report::{Field, Outcome, ReferenceReport, Report};
 use crate::template::{Segment, Template};
@@ -71,7 +72,38 @@ pub(super) fn render(
     field: &Field,
     report: &mut Report,
 ) -> SecretString {
+    render_in(template, source, index, values, field, report, None)
+}
+
+/// [`render`], with each reference's value encoded for its context (`contexts[k]` for the
+/// k-th reference); a value its context refuses leaves the reference unresolved.
+pub(super) fn render_in(
+    template: &Template<'_>,
+    source: &str,
+    index: &NameIndex<'_, '_>,
+    values: &[Value],
+    field: &Field,
+    report: &mut Report,
+    contexts: Option<&[Context]>,
+) -> SecretString {
     let slots = index.slots(template);
+    let context = |k: usize| contexts.and_then(|c| c.get(k)).unwrap_or(&Context::Raw);
+    // Values a context refuses, by reference number.
+    let mut refused: Vec<(usize, Error)> = Vec::new();
+    if let Some(contexts) = contexts {
+        for (k, (&slot, c)) in slots.iter().zip(contexts).enumerate() {
+            if let Ok(v) = &values[slot].value {
+                let mut probe = String::new();
+                if matches!(c, Context::MultipartContent(_) | Context::MultipartHeader) {
+                    if let Err(e) = c.write(v.expose_secret(), &mut probe) {
+                        refused.push((k, e.with_secret(&*values[slot].name)));
+                    }
+                    zeroize::Zeroize::zeroize(&mut probe);
+                }
+            }
+        }
+    }
+    let refusal = |k: usize| refused.iter().find(|(i, _)| *i == k).map(|(_, e)| e);
     let mut len = 0;
     let mut k = 0;
     for s in template.segments() {
@@ -80,7 +112,8 @@ pub(super) fn render(
             Segment::Reference(r) => {
                 k += 1;
                 match &values[slots[k - 1]].value {
-                    Ok(v) => v.expose_secret().len(),
+                    Ok(_) if refusal(k - 1).is_some() => r.span().len(),
+                    Ok(v) => context(k - 1).encoded_len(v.expose_secret()),
                     Err(_) => r.span().len(),
                 }
             }
@@ -90,21 +123,28 @@ pub(super) fn render(
     report.reserve(slots.len() + template.errors().len());
     let mut out = String::with_capacity(len);
     let mut slots = slots.iter();
+    let mut k = 0;
     for s in template.segments() {
         match s {
             Segment::Text(t) => out.push_str(t),
             Segment::Reference(r) => {
                 let slot = *slots.next().expect("one slot per reference");
-                let outcome = match &values[slot].value {
-                    Ok(v) => {
-                        out.push_str(v.expose_secret());
+                k += 1;
+                let outcome = match (&values[slot].value, refusal(k - 1)) {
+                    (Ok(_), Some(e)) => {
+                        out.push_str(&source[r.span()]);
+                        Outcome::Unresolved(e.clone())
+                    }
+                    (Ok(v), None) => {
+                        // Never fails: refusals were found above.
+                        let _ = context(k - 1).write(v.expose_secret(), &mut out);
                         if v.expose_secret().is_empty() {
                             Outcome::Empty
                         } else {
                             Outcome::Resolved
                         }
                     }
-                    Err(e) => {
+                    (Err(e), _) => {
                         out.push_str(&source[r.span()]);
                         Outcome::Unresolved(e.clone())
                     }
