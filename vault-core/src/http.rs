@@ -133,6 +133,44 @@ pub(crate) struct Parts {
     pub(crate) report: Report,
 }
 
+/// A URL whose references an HTTP client percent-encoded (`%7B%7Bvault:NAME%7D%7D`: `{` and
+/// `}` are not allowed in a URL path), with them written as references again.
+fn unescape_references(url: &str) -> std::borrow::Cow<'_, str> {
+    const OPEN: &str = "%7B%7Bvault:";
+    const CLOSE: &str = "%7D%7D";
+    let upper = url.to_ascii_uppercase();
+    if !upper.contains("%7B%7BVAULT:") {
+        return url.into();
+    }
+    let mut out = String::with_capacity(url.len());
+    let mut i = 0;
+    while let Some(j) = upper[i..].find("%7B%7BVAULT:") {
+        let start = i + j;
+        let name_start = start + OPEN.len();
+        let name_len = url[name_start..]
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+            .count();
+        let close = name_start + name_len;
+        // Only `vault:` in lower case is a reference, as in a template.
+        if name_len > 0
+            && &url[start + 6..start + 12] == "vault:"
+            && upper[close..].starts_with(CLOSE)
+        {
+            out.push_str(&url[i..start]);
+            out.push_str(crate::template::OPEN);
+            out.push_str(&url[name_start..close]);
+            out.push_str(crate::template::CLOSE);
+            i = close + CLOSE.len();
+        } else {
+            out.push_str(&url[i..name_start]);
+            i = name_start;
+        }
+    }
+    out.push_str(&url[i..]);
+    out.into()
+}
+
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidRequest, message)
 }
@@ -198,7 +236,7 @@ impl Resolver {
                 Err(_) => (None, BodyStatus::NotText),
             },
         };
-        let mut template = HttpRequest::new(method.as_str(), url);
+        let mut template = HttpRequest::new(method.as_str(), unescape_references(url));
         for (name, value) in headers {
             if let Ok(v) = value.to_str() {
                 template
@@ -438,6 +476,21 @@ mod tests {
             .block_on(r.resolve_http(req, &HttpOptions::default()))
             .unwrap_err();
         assert!(!e.to_string().contains("Injected"), "{e}");
+    }
+
+    #[test]
+    fn percent_encoded_references_in_urls_are_references() {
+        assert_eq!(
+            unescape_references(
+                "https://a/%7B%7Bvault:x.y%7D%7D/%7b%7bvault:z%7d%7d?%7B%7BVAULT:n%7D%7D"
+            ),
+            "https://a/{{vault:x.y}}/{{vault:z}}?%7B%7BVAULT:n%7D%7D"
+        );
+        assert_eq!(
+            unescape_references("https://a/%7B%7Bvault:%7D%7D"),
+            "https://a/%7B%7Bvault:%7D%7D"
+        );
+        assert_eq!(unescape_references("https://a/b"), "https://a/b");
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub mod integration;
 pub mod interaction;
 pub mod link;
 pub mod loopback;
+#[cfg(feature = "reqwest-middleware")]
+pub mod middleware;
 pub mod provider;
 pub mod report;
 pub mod request;
@@ -54,6 +56,8 @@ pub mod session_store;
 pub mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tower")]
+pub mod tower;
 pub mod vault;
 
 pub use cache::{Cache, CacheConfig};
