@@ -41,8 +41,10 @@ pub enum Encoding {
 pub(crate) enum Context {
     /// As is.
     Raw,
-    /// One URL path segment.
+    /// Part of a URL path segment.
     PathSegment,
+    /// A whole URL path segment (`/{{vault:x}}/`): `.` and `..` are refused there.
+    WholePathSegment,
     /// One URL query key or value (or the fragment).
     Query,
     /// One `application/x-www-form-urlencoded` key or value.
@@ -62,11 +64,30 @@ fn unreserved(b: u8) -> bool {
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 impl Context {
-    /// Writes `value` encoded for this context into `out`, or says why it cannot be.
+    /// Why `value` cannot be written in this context, if it cannot.
+    pub(crate) fn check(&self, value: &str) -> Result<(), Error> {
+        let refuse = |why: &str| Err(Error::new(ErrorKind::InvalidRequest, why));
+        match self {
+            // URL parsers read `.`/`..` segments (even percent-encoded) as "here"/"up".
+            Context::WholePathSegment if value == "." || value == ".." => {
+                refuse("the value is `.` or `..`, which a URL path reads as a step, not a name")
+            }
+            Context::MultipartContent(boundary) if value.contains(&format!("--{boundary}")) => {
+                refuse("the value contains the multipart boundary and would split the part")
+            }
+            Context::MultipartHeader if value.contains(['\r', '\n', '"']) => {
+                refuse("the value contains a line break or `\"` and would break the part's headers")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes `value` encoded for this context into `out`, after [`check`](Self::check).
     pub(crate) fn write(&self, value: &str, out: &mut String) -> Result<(), Error> {
+        self.check(value)?;
         match self {
             Context::Raw => out.push_str(value),
-            Context::PathSegment | Context::Query | Context::Form => {
+            Context::PathSegment | Context::WholePathSegment | Context::Query | Context::Form => {
                 let form = matches!(self, Context::Form);
                 for &b in value.as_bytes() {
                     if unreserved(b) {
@@ -100,24 +121,7 @@ impl Context {
                     }
                 }
             }
-            Context::MultipartContent(boundary) => {
-                if value.contains(&format!("--{boundary}")) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidRequest,
-                        "the value contains the multipart boundary and would split the part",
-                    ));
-                }
-                out.push_str(value);
-            }
-            Context::MultipartHeader => {
-                if value.contains(['\r', '\n', '"']) {
-                    return Err(Error::new(
-                        ErrorKind::InvalidRequest,
-                        "the value contains a line break or `\"` and would break the part's headers",
-                    ));
-                }
-                out.push_str(value);
-            }
+            Context::MultipartContent(_) | Context::MultipartHeader => out.push_str(value),
         }
         Ok(())
     }
@@ -126,16 +130,18 @@ impl Context {
     pub(crate) fn encoded_len(&self, value: &str) -> usize {
         match self {
             Context::Raw | Context::MultipartContent(_) | Context::MultipartHeader => value.len(),
-            Context::PathSegment | Context::Query | Context::Form => value
-                .bytes()
-                .map(|b| {
-                    if unreserved(b) || (b == b' ' && matches!(self, Context::Form)) {
-                        1
-                    } else {
-                        3
-                    }
-                })
-                .sum(),
+            Context::PathSegment | Context::WholePathSegment | Context::Query | Context::Form => {
+                value
+                    .bytes()
+                    .map(|b| {
+                        if unreserved(b) || (b == b' ' && matches!(self, Context::Form)) {
+                            1
+                        } else {
+                            3
+                        }
+                    })
+                    .sum()
+            }
             Context::JsonString => value
                 .chars()
                 .map(|c| match c {
@@ -165,7 +171,13 @@ pub(crate) fn url_contexts(url: &str, spans: &[Range<usize>]) -> Vec<Context> {
             if s.start < path_start {
                 Context::Raw
             } else if s.start < query_start {
-                Context::PathSegment
+                let whole = url[..s.start].ends_with('/')
+                    && (s.end == query_start || url[s.end..].starts_with('/'));
+                if whole {
+                    Context::WholePathSegment
+                } else {
+                    Context::PathSegment
+                }
             } else {
                 Context::Query
             }
@@ -326,7 +338,7 @@ mod tests {
             url_contexts(url, &spans),
             [
                 Context::Raw,
-                Context::PathSegment,
+                Context::WholePathSegment,
                 Context::Query,
                 Context::Query
             ]

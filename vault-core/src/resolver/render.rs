@@ -93,12 +93,8 @@ pub(super) fn render_in(
     if let Some(contexts) = contexts {
         for (k, (&slot, c)) in slots.iter().zip(contexts).enumerate() {
             if let Ok(v) = &values[slot].value {
-                let mut probe = String::new();
-                if matches!(c, Context::MultipartContent(_) | Context::MultipartHeader) {
-                    if let Err(e) = c.write(v.expose_secret(), &mut probe) {
-                        refused.push((k, e.with_secret(&*values[slot].name)));
-                    }
-                    zeroize::Zeroize::zeroize(&mut probe);
+                if let Err(e) = c.check(v.expose_secret()) {
+                    refused.push((k, e.with_secret(&*values[slot].name)));
                 }
             }
         }
