@@ -29,6 +29,7 @@
 //! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
 #![forbid(unsafe_code)]
 
+pub mod blocking;
 pub mod body;
 pub mod cache;
 pub mod clock;
@@ -60,6 +61,7 @@ pub mod testing;
 pub mod tower;
 pub mod vault;
 
+pub use blocking::BlockingResolver;
 pub use cache::{Cache, CacheConfig};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, IntegrationSettings};
@@ -74,7 +76,7 @@ pub use link::{Link, Locator, ProviderId};
 pub use provider::{DynProvider, Provider, SecretDetails, SettingsPolicy};
 pub use report::{Field, Outcome, ReferenceReport, Report};
 pub use request::{HttpRequest, Resolution, ResolvedRequest};
-pub use resolver::{Mode, Resolver, ResolverBuilder, SecretStatus};
+pub use resolver::{FromConfig, Mode, Resolver, ResolverBuilder, SecretStatus};
 pub use retry::RetryPolicy;
 pub use session::SessionState;
 pub use session_store::{MemorySessionStore, SessionStore, StoreError, StoreKey};

@@ -9,6 +9,7 @@
 //! name needs: a value at hand, a cache hit, or a fetch), `render` (substitution and the
 //! report).
 
+mod from_config;
 #[cfg(feature = "json")]
 mod json;
 mod plan;
@@ -36,6 +37,7 @@ use crate::session::SessionState;
 use crate::template::Template;
 use crate::vault::{Vault, VaultSecret};
 
+pub use from_config::FromConfig;
 use plan::HostCheck;
 use prepared::{PreparedSource, SecretMap};
 use render::{host_depends_on_reference, render, render_in, NameIndex};
