@@ -2,10 +2,7 @@
 
 use std::sync::Arc;
 
-use vault_core::{
-    CacheConfig, Config, ConfigError, DynProvider, Environment, IntegrationSettings, Interaction,
-    Mode, ProcessEnv, ProviderId, Resolver,
-};
+use vault_core::{Config, ConfigError, Interaction, Mode, ProviderFactory, ProviderId, Resolver};
 
 /// Every provider id the config file may name, built into this program or not.
 pub const KNOWN_PROVIDERS: [&str; 3] = ["azure", "hashicorp", "aws"];
@@ -27,58 +24,33 @@ pub fn is_used(config: &Config, id: &str) -> bool {
         })
 }
 
-fn settings_for(config: &Config, id: &str) -> IntegrationSettings {
-    config
-        .integrations
-        .iter()
-        .find(|(k, _)| k.as_str() == id)
-        .map(|(_, s)| s.clone())
-        .unwrap_or_else(|| IntegrationSettings::new(toml::Table::new()))
-}
-
-/// The providers of this build that the config uses.
-#[allow(unused_variables, unused_mut)]
-pub fn providers(config: &Config, env: &dyn Environment) -> Result<Vec<DynProvider>, ConfigError> {
-    let mut out: Vec<DynProvider> = Vec::new();
+/// The provider factories compiled into this program.
+pub fn factories() -> Vec<&'static dyn ProviderFactory> {
+    #[allow(unused_mut)]
+    let mut out: Vec<&'static dyn ProviderFactory> = Vec::new();
     #[cfg(feature = "azure")]
-    if is_used(config, "azure") {
-        out.push(vault_azure::from_settings(
-            &settings_for(config, "azure"),
-            env,
-        )?);
-    }
+    out.push(&vault_azure::Factory);
     #[cfg(feature = "hashicorp")]
-    if is_used(config, "hashicorp") {
-        out.push(vault_hashicorp::from_settings(
-            &settings_for(config, "hashicorp"),
-            env,
-        )?);
-    }
+    out.push(&vault_hashicorp::Factory);
     #[cfg(feature = "aws")]
-    if is_used(config, "aws") {
-        out.push(vault_aws::from_settings(&settings_for(config, "aws"), env)?);
-    }
-    let _ = settings_for;
-    Ok(out)
+    out.push(&vault_aws::Factory);
+    out
 }
 
-/// A resolver over the config's vault, with its cache settings and the built providers.
+/// A resolver over the config's vault, with its cache settings and the built providers
+/// (`Resolver::configure` with this build's [`factories`]); an unknown provider id in the
+/// config is an error.
 pub fn build_resolver(
     config: &Config,
     interaction: Arc<dyn Interaction>,
     mode: Mode,
 ) -> Result<Resolver, ConfigError> {
     config.check_providers(&KNOWN_PROVIDERS)?;
-    let env: Arc<dyn Environment> = Arc::new(ProcessEnv);
-    let mut builder = Resolver::builder(config.vault.clone())
-        .cache(CacheConfig { ..config.cache })
+    let factories = factories();
+    Resolver::configure(config, &factories)
         .interaction(interaction)
-        .env(env.clone())
-        .mode(mode);
-    for p in providers(config, &*env)? {
-        builder = builder.provider(p);
-    }
-    Ok(builder.build())
+        .mode(mode)
+        .build()
 }
 
 /// Why provider `id` has no integration here, in words for a terminal.

@@ -34,6 +34,8 @@
 //!   middleware sees them: the middleware then cannot stop them. It still fails the call when
 //!   the final URL is a host the secrets may not go to, so the mistake is loud.
 //! * Errors are `reqwest_middleware::Error::Middleware` holding a [`crate::Error`].
+//! * The report of what happened to each reference is put in the call's extensions as a
+//!   [`ResolveReport`] (read it with `ClientWithMiddleware::execute_with_extensions`).
 
 use std::sync::Arc;
 
@@ -42,6 +44,7 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
 use crate::http::{redirect, strip_cross_origin, BodyStatus, HttpOptions};
+use crate::report::Report;
 use crate::resolver::Resolver;
 
 /// Resolves `{{vault:NAME}}` references of each request before it is sent.
@@ -66,6 +69,11 @@ impl VaultMiddleware {
         }
     }
 }
+
+/// What happened to each reference of a request the middleware resolved: it leaves this in
+/// the call's extensions.
+#[derive(Clone, Debug)]
+pub struct ResolveReport(pub Report);
 
 fn fail(e: crate::Error) -> reqwest_middleware::Error {
     reqwest_middleware::Error::middleware(e)
@@ -111,6 +119,7 @@ impl Middleware for VaultMiddleware {
             },
         };
         let report = parts.report;
+        extensions.insert(ResolveReport(report.clone()));
         let (mut url, mut headers) = (parts.url, parts.headers);
         let mut method = req.method().clone();
         let mut hops = 0;
