@@ -25,7 +25,9 @@ pub fn is_used(config: &Config, id: &str) -> bool {
 }
 
 /// The provider factories compiled into this program.
+#[allow(clippy::vec_init_then_push)]
 pub fn factories() -> Vec<&'static dyn ProviderFactory> {
+    // One push per feature: a `vec![]` cannot hold `#[cfg]` elements.
     #[allow(unused_mut)]
     let mut out: Vec<&'static dyn ProviderFactory> = Vec::new();
     #[cfg(feature = "azure")]

@@ -323,7 +323,7 @@ pub(crate) fn redirect(
 ) -> Option<(url::Url, Method, bool)> {
     let keep_body = match status.as_u16() {
         307 | 308 => true,
-        301 | 302 | 303 => false,
+        301..=303 => false,
         _ => return None,
     };
     let to = from.join(location?.to_str().ok()?).ok()?;

@@ -25,10 +25,8 @@ fn strings<'v>(
     out: &mut Vec<(String, &'v mut String)>,
 ) {
     match value {
-        Value::String(s) => {
-            if s.contains(crate::template::OPEN) {
-                out.push((pointer.clone(), s));
-            }
+        Value::String(s) if s.contains(crate::template::OPEN) => {
+            out.push((pointer.clone(), s));
         }
         Value::Array(items) => {
             for (i, v) in items.iter_mut().enumerate() {
