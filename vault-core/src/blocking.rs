@@ -1,4 +1,4 @@
-//! A blocking facade over [`Resolver`](crate::Resolver), for hosts without an async runtime
+//! A blocking facade over [`Resolver`], for hosts without an async runtime
 //! (a synchronous CLI, a plugin, a build script).
 //!
 //! ```
