@@ -138,6 +138,9 @@ pub(crate) struct Parts {
 fn unescape_references(url: &str) -> std::borrow::Cow<'_, str> {
     const OPEN: &str = "%7B%7Bvault:";
     const CLOSE: &str = "%7D%7D";
+    if !url.contains("%7B") && !url.contains("%7b") {
+        return url.into();
+    }
     let upper = url.to_ascii_uppercase();
     if !upper.contains("%7B%7BVAULT:") {
         return url.into();

@@ -81,7 +81,8 @@ fn fail(e: crate::Error) -> reqwest_middleware::Error {
 
 /// A body as the middleware can send it again.
 enum Resend {
-    Bytes(Vec<u8>),
+    /// Shared, so a resend costs no copy.
+    Bytes(bytes::Bytes),
     Nothing,
     Stream(Option<reqwest::Body>),
 }
@@ -111,10 +112,10 @@ impl Middleware for VaultMiddleware {
             .map_err(fail)?;
         let original = req.body_mut().take();
         let mut body = match (parts.body, parts.body_status) {
-            (Some(b), _) => Resend::Bytes(b),
+            (Some(b), _) => Resend::Bytes(b.into()),
             (None, BodyStatus::Stream) => Resend::Stream(original),
             (None, _) => match original.as_ref().and_then(|b| b.as_bytes()) {
-                Some(b) if !b.is_empty() => Resend::Bytes(b.to_vec()),
+                Some(b) if !b.is_empty() => Resend::Bytes(bytes::Bytes::copy_from_slice(b)),
                 _ => Resend::Nothing,
             },
         };
