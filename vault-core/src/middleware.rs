@@ -35,7 +35,8 @@
 //!   the final URL is a host the secrets may not go to, so the mistake is loud.
 //! * Errors are `reqwest_middleware::Error::Middleware` holding a [`crate::Error`].
 //! * The report of what happened to each reference is put in the call's extensions as a
-//!   [`ResolveReport`] (read it with `ClientWithMiddleware::execute_with_extensions`).
+//!   [`ResolveReport`] when the call returns (read it with
+//!   `ClientWithMiddleware::execute_with_extensions`).
 
 use std::sync::Arc;
 
@@ -120,16 +121,39 @@ impl Middleware for VaultMiddleware {
             },
         };
         let report = parts.report;
-        extensions.insert(ResolveReport(report.clone()));
-        let (mut url, mut headers) = (parts.url, parts.headers);
-        let mut method = req.method().clone();
+        let (url, headers) = (parts.url, parts.headers);
+        let method = req.method().clone();
+        let result = self
+            .send(
+                next, extensions, &report, &mut body, method, url, headers, &req,
+            )
+            .await;
+        extensions.insert(ResolveReport(report));
+        result
+    }
+}
+
+impl VaultMiddleware {
+    /// Sends, following the redirects the carried secrets may follow.
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        next: Next<'_>,
+        extensions: &mut Extensions,
+        report: &Report,
+        body: &mut Resend,
+        mut method: ::http::Method,
+        mut url: url::Url,
+        mut headers: ::http::HeaderMap,
+        req: &Request,
+    ) -> reqwest_middleware::Result<Response> {
         let mut hops = 0;
         loop {
             let mut r = Request::new(method.clone(), url.clone());
             *r.headers_mut() = headers.clone();
             *r.timeout_mut() = req.timeout().copied();
             *r.version_mut() = req.version();
-            *r.body_mut() = match &mut body {
+            *r.body_mut() = match &mut *body {
                 Resend::Bytes(b) => Some(b.clone().into()),
                 Resend::Nothing => None,
                 Resend::Stream(s) => s.take(),
@@ -138,7 +162,7 @@ impl Middleware for VaultMiddleware {
             if response.url() != &url {
                 // The client followed redirects itself: too late to stop, not too late to say.
                 self.resolver
-                    .check_redirect(&report, response.url().as_str())
+                    .check_redirect(report, response.url().as_str())
                     .map_err(fail)?;
             }
             let Some((to, m, keep_body)) = redirect(
@@ -149,15 +173,15 @@ impl Middleware for VaultMiddleware {
             ) else {
                 return Ok(response);
             };
-            if hops >= self.options.max_redirects || matches!(body, Resend::Stream(_)) {
+            if hops >= self.options.max_redirects || matches!(*body, Resend::Stream(_)) {
                 return Ok(response);
             }
             self.resolver
-                .check_redirect(&report, to.as_str())
+                .check_redirect(report, to.as_str())
                 .map_err(fail)?;
             hops += 1;
             if !keep_body {
-                body = Resend::Nothing;
+                *body = Resend::Nothing;
                 for h in [
                     header::CONTENT_TYPE,
                     header::CONTENT_LENGTH,
