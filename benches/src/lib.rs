@@ -5,6 +5,8 @@
 //! * `resolve`: a cache-hit resolve of a 1 KB template with 10 references; 1,000 concurrent
 //!   resolves of one uncached link; 100 distinct links fetched in one resolve.
 //! * `cache_memory`: heap bytes held by the cache for 10,000 values of 64 bytes (dhat).
+//! * `middleware`: a request with 10 cached references through a `reqwest-middleware` client
+//!   with and without `VaultMiddleware` (no network), and `resolve_http` alone.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
