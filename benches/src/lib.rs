@@ -9,6 +9,8 @@
 //!   process per run (build `vaultctl` in release first; see the bench's doc).
 //! * `store_load`: the encrypted store at start (open, decrypt, find a session; list local
 //!   secrets) and one locked, atomic save.
+//! * `middleware`: a request with 10 cached references through a `reqwest-middleware` client
+//!   with and without `VaultMiddleware` (no network), and `resolve_http` alone.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;

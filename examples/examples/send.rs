@@ -3,11 +3,16 @@
 //! the request and prints the status and the body.
 //!
 //! ```text
-//! cargo run --example send -- [--config FILE] [-X METHOD] [-H 'K: V']... [-d BODY] URL
+//! cargo run --example send -- [--config FILE] [-L] [--encode] [-X METHOD] [-H 'K: V']... [-d BODY] URL
 //! ```
 //!
-//! Redirects are not followed (the 3xx answer is printed): the allowed-domain check holds
-//! for the host the request goes to, and a redirect would take the resolved values elsewhere.
+//! The references are resolved by `vault_core::middleware::VaultMiddleware`, in a
+//! `reqwest-middleware` client: what any reqwest-based tool can do in one line.
+//!
+//! Redirects are not followed (the 3xx answer is printed) unless `-L`: then at most 10 are,
+//! and only while every secret the request carries may go to the new host (else nothing is
+//! sent there, and the exit status is 1). `--encode` writes values encoded for where they
+//! sit (percent-encoded in the URL, form- or JSON-escaped in bodies of that `Content-Type`).
 //!
 //! Like request tools, it is lenient: a reference that cannot be resolved stays as written,
 //! and a warning naming the secret and the reason goes to stderr. `--strict` refuses to send
@@ -19,23 +24,25 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
-use vault_core::{Config, HttpRequest, Mode, Outcome};
+use vault_core::http::HttpOptions;
+use vault_core::middleware::{ResolveReport, VaultMiddleware};
+use vault_core::{Config, Encoding, HttpRequest, Mode, Outcome};
 use vault_examples::{build_resolver, CliInteraction};
 
-const USAGE: &str =
-    "usage: send [--config FILE] [--strict] [--no-browser] [-X METHOD] [-H 'K: V']... [-d BODY] URL";
+const USAGE: &str = "usage: send [--config FILE] [--strict] [--no-browser] [-L] [--encode] [-X METHOD] [-H 'K: V']... [-d BODY] URL";
 
 struct Args {
     config: String,
     strict: bool,
     no_browser: bool,
+    follow: bool,
+    encode: bool,
     request: HttpRequest,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut config = "vault.toml".to_owned();
-    let (mut strict, mut no_browser) = (false, false);
+    let (mut strict, mut no_browser, mut follow, mut encode) = (false, false, false, false);
     let mut method = None;
     let mut headers = Vec::new();
     let mut body = None;
@@ -46,6 +53,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--config" | "-c" => config = value("a file")?,
             "--strict" => strict = true,
             "--no-browser" => no_browser = true,
+            "-L" | "--location" => follow = true,
+            "--encode" => encode = true,
             "-X" | "--request" => method = Some(value("a METHOD")?),
             "-H" | "--header" => {
                 let h = value("'Name: value'")?;
@@ -70,6 +79,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         config,
         strict,
         no_browser,
+        follow,
+        encode,
         request: HttpRequest {
             method,
             url,
@@ -112,25 +123,36 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let resolved = match resolver.resolve_request(&args.request).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("send: not sent: {e}");
-            return ExitCode::from(1);
+    let method = match reqwest::Method::from_bytes(args.request.method.as_bytes()) {
+        Ok(m) => m,
+        Err(_) => {
+            eprintln!("send: `{}` is not an HTTP method", args.request.method);
+            return ExitCode::from(2);
         }
     };
-    for e in resolved.report.entries() {
-        if let Outcome::Unresolved(err) = &e.outcome {
-            eprintln!(
-                "send: warning: {} left unresolved in the {}: {err}",
-                e.name, e.field
-            );
-        }
-    }
+    // A reference in the host makes the written URL unparsable: resolve that URL first (only
+    // secrets without allowed domains can be used there, as the host is not known yet).
+    let url = match url::Url::parse(&args.request.url) {
+        Ok(u) => u,
+        Err(_) => match resolver.resolve(&args.request.url, None).await {
+            Ok(r) => match url::Url::parse(r.expose()) {
+                Ok(u) => u,
+                // The URL may hold a secret: say what is wrong without echoing it.
+                Err(e) => {
+                    eprintln!("send: the URL is not valid: {e}");
+                    return ExitCode::from(2);
+                }
+            },
+            Err(e) => {
+                eprintln!("send: not sent: {e}");
+                return ExitCode::from(1);
+            }
+        },
+    };
 
-    // Redirects are not followed: a redirect would carry the resolved headers and body to a
-    // host that the secrets' allowed domains were never checked against.
-    let client = match reqwest::Client::builder()
+    // The client itself never follows redirects: the middleware does (with -L), checking the
+    // secrets' allowed domains against every new host.
+    let http = match reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10))
@@ -142,29 +164,45 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let method = match reqwest::Method::from_bytes(resolved.method.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => {
-            eprintln!("send: `{}` is not an HTTP method", resolved.method);
-            return ExitCode::from(2);
-        }
-    };
-    let url = match url::Url::parse(resolved.url.expose_secret()) {
-        Ok(u) => u,
-        // The URL may hold a secret: say what is wrong without echoing it.
-        Err(e) => {
-            eprintln!("send: the resolved URL is not valid: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let options = HttpOptions::default()
+        .encoding(if args.encode {
+            Encoding::Contextual
+        } else {
+            Encoding::Raw
+        })
+        .max_redirects(if args.follow { 10 } else { 0 });
+    let client = reqwest_middleware::ClientBuilder::new(http)
+        .with(VaultMiddleware::with_options(resolver, options))
+        .build();
     let mut request = client.request(method, url);
-    for (name, value) in &resolved.headers {
-        request = request.header(name.as_str(), value.expose_secret());
+    for (name, value) in &args.request.headers {
+        request = request.header(name.as_str(), value.as_str());
     }
-    if let Some(body) = &resolved.body {
-        request = request.body(body.expose_secret().to_owned());
+    if let Some(body) = &args.request.body {
+        request = request.body(body.clone());
     }
-    match request.send().await {
+    let request = match request.build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("send: bad request: {}", e.without_url());
+            return ExitCode::from(2);
+        }
+    };
+    let mut extensions = http::Extensions::new();
+    let sent = client
+        .execute_with_extensions(request, &mut extensions)
+        .await;
+    if let Some(ResolveReport(report)) = extensions.get::<ResolveReport>() {
+        for e in report.entries() {
+            if let Outcome::Unresolved(err) = &e.outcome {
+                eprintln!(
+                    "send: warning: {} left unresolved in the {}: {err}",
+                    e.name, e.field
+                );
+            }
+        }
+    }
+    match sent {
         Ok(response) => {
             let status = response.status();
             println!(
@@ -182,6 +220,10 @@ async fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+        Err(reqwest_middleware::Error::Middleware(e)) => {
+            eprintln!("send: not sent: {e}");
+            ExitCode::from(1)
         }
         Err(e) => {
             // `without_url`: the URL may carry a resolved secret.

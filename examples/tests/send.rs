@@ -81,7 +81,7 @@ async fn a_restricted_secret_is_not_sent_to_another_host() {
     let (_, e) = texts(&out);
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        e.contains("token left unresolved in the header X-Token")
+        e.contains("token left unresolved in the header x-token")
             && e.contains("domain not allowed"),
         "{e}"
     );
@@ -157,4 +157,66 @@ async fn redirects_are_not_followed() {
         elsewhere.received_requests().await.unwrap().is_empty(),
         "followed the redirect"
     );
+}
+
+#[tokio::test]
+async fn with_l_a_redirect_to_a_host_the_secret_may_not_go_to_is_refused() {
+    let server = MockServer::start().await;
+    let port = server.address().port();
+    Mock::given(path("/start"))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("http://localhost:{port}/collect").as_str(),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/hop"))
+        .respond_with(ResponseTemplate::new(307).insert_header("location", "/landed"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/landed"))
+        .and(header("x-token", "tok-l"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("landed"))
+        .mount(&server)
+        .await;
+    let host = server.address().ip().to_string();
+    let cfg = config(
+        "send-follow",
+        &format!("[secrets.token]\nvalue = \"tok-l\"\nallowed_domains = [\"{host}\"]\n"),
+    );
+    let run_to = |p: &str| {
+        let (cfg, url) = (cfg.clone(), format!("{}{p}", server.uri()));
+        tokio::task::spawn_blocking(move || {
+            run(
+                "send",
+                &[
+                    "--config",
+                    cfg.to_str().unwrap(),
+                    "-L",
+                    "-H",
+                    "X-Token: {{vault:token}}",
+                    &url,
+                ],
+                &[],
+            )
+        })
+    };
+    let out = run_to("/hop").await.unwrap();
+    let (o, e) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{e}");
+    assert_eq!(o, "200 OK\nlanded\n");
+
+    let out = run_to("/start").await.unwrap();
+    let (_, e) = texts(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(e.contains("not sent") && e.contains("localhost"), "{e}");
+    assert!(!e.contains("tok-l"), "{e}");
+    let collected = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/collect")
+        .count();
+    assert_eq!(collected, 0, "followed the redirect");
 }

@@ -5,7 +5,6 @@
 //! AssumeRoleWithWebIdentity with HTTP 500 when enforcement is on).
 #![cfg(all(feature = "peers", feature = "aws"))]
 
-#[allow(dead_code)]
 mod common;
 
 use std::path::PathBuf;

@@ -30,19 +30,25 @@
 //! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
 #![forbid(unsafe_code)]
 
+pub mod blocking;
 pub mod body;
 pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod encoding;
 pub mod env;
 pub mod error;
 pub mod factory;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod integration;
 pub mod interaction;
 pub mod json_key;
 pub mod link;
 pub mod loopback;
+#[cfg(feature = "reqwest-middleware")]
+pub mod middleware;
 pub mod persist;
 pub mod provider;
 pub mod report;
@@ -55,12 +61,16 @@ pub mod store;
 pub mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tower")]
+pub mod tower;
 pub mod vault;
 
+pub use blocking::BlockingResolver;
 pub use cache::{Cache, CacheConfig};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{Config, ConfigError, IntegrationSettings};
 pub use domain::{AllowedDomains, DomainPattern, RequestHost};
+pub use encoding::Encoding;
 pub use env::{Environment, MapEnv, ProcessEnv};
 pub use error::{Error, ErrorKind, Result};
 pub use factory::{ProviderContext, ProviderFactory};
@@ -71,7 +81,7 @@ pub use persist::PersistentValues;
 pub use provider::{DynProvider, Provider, SecretDetails, SettingsPolicy};
 pub use report::{Field, Outcome, ReferenceReport, Report};
 pub use request::{HttpRequest, Resolution, ResolvedRequest};
-pub use resolver::{Mode, Resolver, ResolverBuilder, SecretStatus};
+pub use resolver::{FromConfig, Mode, Resolver, ResolverBuilder, SecretStatus};
 pub use retry::RetryPolicy;
 pub use session::{SessionInfo, SessionState};
 pub use session_store::{MemorySessionStore, SessionStore, StoreError, StoreKey};

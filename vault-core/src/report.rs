@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind};
 
 /// Where in a request a reference was found.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Field {
     /// A plain text template.
     Text,
@@ -16,6 +17,8 @@ pub enum Field {
     Header(String),
     /// The request body.
     Body,
+    /// The string at this JSON pointer (RFC 6901) of a structured document.
+    Pointer(String),
 }
 
 impl std::fmt::Display for Field {
@@ -25,6 +28,7 @@ impl std::fmt::Display for Field {
             Field::Url => f.write_str("url"),
             Field::Header(name) => write!(f, "header {name}"),
             Field::Body => f.write_str("body"),
+            Field::Pointer(p) => write!(f, "string at {p}"),
         }
     }
 }

@@ -9,9 +9,13 @@
 //! name needs: a value at hand, a cache hit, or a fetch), `render` (substitution and the
 //! report).
 
+mod from_config;
+#[cfg(feature = "json")]
+mod json;
 mod limit;
 mod plan;
 mod prepared;
+mod redirect;
 mod render;
 
 pub use limit::{DEFAULT_FETCH_QUEUE_TIMEOUT, DEFAULT_MAX_CONCURRENT_FETCHES};
@@ -24,6 +28,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::cache::{Cache, CacheConfig};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::RequestHost;
+use crate::encoding::{body_contexts, url_contexts, BodyKind, Encoding};
 use crate::env::{Environment, ProcessEnv};
 use crate::error::{Error, ErrorKind};
 use crate::integration::{Integrations, Role};
@@ -36,10 +41,11 @@ use crate::session::SessionState;
 use crate::template::Template;
 use crate::vault::{Vault, VaultSecret};
 
+pub use from_config::FromConfig;
 use limit::Limits;
 use plan::HostCheck;
 use prepared::{PreparedSource, SecretMap};
-use render::{host_depends_on_reference, render};
+use render::{host_depends_on_reference, render, render_in};
 
 /// What to do with a reference that cannot be resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -270,6 +276,18 @@ impl Resolver {
     /// host the request will go to; when that host itself comes from a reference, the URL is
     /// resolved first (and only secrets without domain restrictions may appear in it).
     pub async fn resolve_request(&self, request: &HttpRequest) -> Result<ResolvedRequest, Error> {
+        self.resolve_request_with(request, Encoding::Raw).await
+    }
+
+    /// [`resolve_request`](Self::resolve_request), writing values with `encoding`: with
+    /// [`Encoding::Contextual`], a value is percent-encoded in the URL's path and query,
+    /// form-encoded or JSON-escaped in a body of that `Content-Type`, and so on (see
+    /// [`encoding`](crate::encoding)).
+    pub async fn resolve_request_with(
+        &self,
+        request: &HttpRequest,
+        encoding: Encoding,
+    ) -> Result<ResolvedRequest, Error> {
         let url_t = Template::parse(&request.url);
         let header_ts: Vec<Template<'_>> = request
             .headers
@@ -278,17 +296,35 @@ impl Resolver {
             .collect();
         let body_t = request.body.as_deref().map(Template::parse);
         let mut report = Report::default();
+        let spans = |t: &Template<'_>| t.references().map(|r| r.span()).collect::<Vec<_>>();
+        let (url_cx, body_cx) = match encoding {
+            Encoding::Raw => (None, None),
+            Encoding::Contextual => {
+                let content_type = request
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                    .map(|(_, v)| v.as_str());
+                let kind = BodyKind::from_content_type(content_type);
+                let body_cx = match (&request.body, &body_t) {
+                    (Some(raw), Some(t)) => Some(body_contexts(&kind, raw, &spans(t))),
+                    _ => None,
+                };
+                (Some(url_contexts(&request.url, &spans(&url_t))), body_cx)
+            }
+        };
 
         let (url, host) = if host_depends_on_reference(&request.url, &url_t) {
             let (index, plans) = self.inner.plan_templates(&[&url_t], HostCheck::Host(None));
             let values = self.inner.values(plans).await;
-            let url = render(
+            let url = render_in(
                 &url_t,
                 &request.url,
                 Some(index.slots(0)),
                 &values,
                 &Field::Url,
                 &mut report,
+                url_cx.as_deref(),
             );
             let host = RequestHost::parse_url(url.expose_secret()).ok();
             (Some(url), host)
@@ -311,13 +347,14 @@ impl Resolver {
         let values = self.inner.values(plans).await;
         let url = match url {
             Some(u) => u,
-            None => render(
+            None => render_in(
                 &url_t,
                 &request.url,
                 Some(index.slots(url_at)),
                 &values,
                 &Field::Url,
                 &mut report,
+                url_cx.as_deref(),
             ),
         };
         // Fail closed if the host the request will really go to is not the one the secrets
@@ -343,13 +380,14 @@ impl Resolver {
             })
             .collect();
         let body = match (&request.body, &body_t) {
-            (Some(raw), Some(t)) => Some(render(
+            (Some(raw), Some(t)) => Some(render_in(
                 t,
                 raw,
                 Some(index.slots(body_at)),
                 &values,
                 &Field::Body,
                 &mut report,
+                body_cx.as_deref(),
             )),
             _ => None,
         };

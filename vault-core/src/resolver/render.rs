@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::encoding::Context;
 use crate::error::{Error, ErrorKind};
 use crate::report::{Field, Outcome, ReferenceReport, Report};
 use crate::template::{Segment, Template};
@@ -22,8 +23,36 @@ pub(super) fn render<N: Borrow<Arc<str>>>(
     field: &Field,
     report: &mut Report,
 ) -> SecretString {
+    render_in(template, source, slots, values, field, report, None)
+}
+
+/// [`render`], with each reference's value encoded for its context (`contexts[k]` for the
+/// k-th reference); a value its context refuses leaves the reference unresolved.
+pub(super) fn render_in<N: Borrow<Arc<str>>>(
+    template: &Template<'_>,
+    source: &str,
+    slots: Option<&[usize]>,
+    values: &[Value<N>],
+    field: &Field,
+    report: &mut Report,
+    contexts: Option<&[Context]>,
+) -> SecretString {
     let slot = |k: usize| slots.map_or(k, |s| s[k]);
     let references = slots.map_or(values.len(), <[usize]>::len);
+    let context = |k: usize| contexts.and_then(|c| c.get(k)).unwrap_or(&Context::Raw);
+    // Values a context refuses, by reference number.
+    let mut refused: Vec<(usize, Error)> = Vec::new();
+    if let Some(contexts) = contexts {
+        for (k, c) in contexts.iter().enumerate().take(references) {
+            let v = &values[slot(k)];
+            if let Ok(value) = &v.value {
+                if let Err(e) = c.check(value.expose_secret()) {
+                    refused.push((k, e.with_secret(&**v.name.borrow())));
+                }
+            }
+        }
+    }
+    let refusal = |k: usize| refused.iter().find(|(i, _)| *i == k).map(|(_, e)| e);
     let mut len = 0;
     let mut k = 0;
     for s in template.segments() {
@@ -32,7 +61,8 @@ pub(super) fn render<N: Borrow<Arc<str>>>(
             Segment::Reference(r) => {
                 k += 1;
                 match &values[slot(k - 1)].value {
-                    Ok(v) => v.expose_secret().len(),
+                    Ok(_) if refusal(k - 1).is_some() => r.span().len(),
+                    Ok(v) => context(k - 1).encoded_len(v.expose_secret()),
                     Err(_) => r.span().len(),
                 }
             }
@@ -48,16 +78,21 @@ pub(super) fn render<N: Borrow<Arc<str>>>(
             Segment::Reference(r) => {
                 let slot = slot(k);
                 k += 1;
-                let outcome = match &values[slot].value {
-                    Ok(v) => {
-                        out.push_str(v.expose_secret());
+                let outcome = match (&values[slot].value, refusal(k - 1)) {
+                    (Ok(_), Some(e)) => {
+                        out.push_str(&source[r.span()]);
+                        Outcome::Unresolved(e.clone())
+                    }
+                    (Ok(v), None) => {
+                        // Never fails: refusals were found above.
+                        let _ = context(k - 1).write(v.expose_secret(), &mut out);
                         if v.expose_secret().is_empty() {
                             Outcome::Empty
                         } else {
                             Outcome::Resolved
                         }
                     }
-                    Err(e) => {
+                    (Err(e), _) => {
                         out.push_str(&source[r.span()]);
                         Outcome::Unresolved(Error::clone(e))
                     }
