@@ -159,9 +159,14 @@ identifier = "{id}"
 fn get_db(dir: &Path, config: &Path, env: &[(&str, &str)]) -> (i32, String, String) {
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
+    // A store of its own per run: these tests are about the flows, and a session saved by an
+    // earlier run (with another key or token) would be resumed instead.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run_no = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let store = home.join(format!("store-{run_no}"));
     let mut all: Vec<(&str, &str)> = vec![
         ("HOME", home.to_str().unwrap()),
-        ("VAULT_REFS_DATA_DIR", home.to_str().unwrap()),
+        ("VAULT_REFS_DATA_DIR", store.to_str().unwrap()),
     ];
     all.extend_from_slice(env);
     let out = run(

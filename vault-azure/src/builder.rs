@@ -237,7 +237,7 @@ impl AzureProviderBuilder {
     }
 
     /// The longest one fetch may spend on the network when no person is involved, retries
-    /// included (default 45 s).
+    /// included (default 30 s).
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
         self.fetch_timeout = timeout;
         self

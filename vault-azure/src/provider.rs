@@ -10,7 +10,7 @@
 //!   other fetches are not held up by a browser tab nobody finishes.
 //! - After [`Provider::sign_out`] no fetch signs in on its own, not even in the background:
 //!   only [`Provider::sign_in`] does.
-//! - A fetch that needs no person ends within the fetch timeout (default 45 s), however
+//! - A fetch that needs no person ends within the fetch timeout (default 30 s), however
 //!   slowly the servers answer.
 //! - With a session store, the session is resumed at start, saved after every change
 //!   (a rotated refresh token included) and removed on sign-out; a saved session the server

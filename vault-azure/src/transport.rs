@@ -28,7 +28,7 @@ use zeroize::Zeroizing;
 use crate::PROVIDER_ID;
 
 /// The longest one call may take, all attempts and waits included.
-pub const DEFAULT_BUDGET: Duration = Duration::from_secs(45);
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
 
 /// A finished HTTP exchange. The body is wiped from memory when dropped: it may hold a
 /// secret value or a token.
