@@ -127,5 +127,8 @@ fn fifteen_hundred_links_resolve_under_a_512_descriptor_limit() {
     // One call per link; a few more when a kept-alive connection closes under a request
     // and the call is retried.
     let calls = calls.load(Ordering::SeqCst);
-    assert!((LINKS..=LINKS + LINKS / 100).contains(&calls), "{calls} calls");
+    assert!(
+        (LINKS..=LINKS + LINKS / 100).contains(&calls),
+        "{calls} calls"
+    );
 }

@@ -194,3 +194,58 @@ async fn bad_payloads_links_settings_and_no_token() {
         assert!(e.to_string().contains(what), "{e}");
     }
 }
+
+/// The plugin seam end to end: `vaultctl` builds the example provider from the config file
+/// through the same factory list as the built-in ones, and `check` and `get` use it.
+#[test]
+fn vaultctl_reads_a_field_through_the_gcp_factory() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(
+                "/v1/projects/proj-1/secrets/db/versions/latest:access",
+            ))
+            .and(header("authorization", "Bearer tok-cli"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(access_body(DOC)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        server
+    });
+    let dir = std::env::temp_dir().join(format!("vault-examples-gcp-cli-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("home")).unwrap();
+    let config = dir.join("vault.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[integrations.gcp]\nproject = \"proj-1\"\nendpoint = \"{}\"\naccess_token_env = \"GCP_TEST_TOKEN\"\n\n[secrets.db-user.gcp]\nsecret = \"db\"\njson_key = \"user\"\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let exe = {
+        let me = std::env::current_exe().unwrap();
+        me.parent()
+            .and_then(|d| d.parent())
+            .unwrap()
+            .join("examples")
+            .join("vaultctl")
+    };
+    let out = std::process::Command::new(exe)
+        .args(["--config", config.to_str().unwrap(), "get", "db-user"])
+        .env("HOME", dir.join("home"))
+        .env("VAULT_REFS_DATA_DIR", dir.join("store"))
+        .env("GCP_TEST_TOKEN", "tok-cli")
+        .env("VAULT_NO_BROWSER", "1")
+        .output()
+        .expect("run vaultctl");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "app\n");
+    assert!(!stderr.contains("canary-pw-1234"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+    rt.block_on(async move {
+        server.verify().await; // exactly the one expected call
+    });
+}
