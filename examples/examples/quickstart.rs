@@ -41,6 +41,7 @@ fn print_report(report: &Report) {
             Outcome::Resolved => "resolved".to_owned(),
             Outcome::Empty => "resolved, but empty".to_owned(),
             Outcome::Unresolved(err) => format!("unresolved: {}", err),
+            other => format!("{other:?}"),
         };
         println!("  {:<22} {:<14} {status}", e.field.to_string(), e.name);
     }

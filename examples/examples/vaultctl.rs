@@ -218,6 +218,7 @@ fn state_json(state: &SessionState) -> (&'static str, Value) {
         SessionState::SignedOut => ("signed_out", Value::Null),
         SessionState::SignedIn { until } => ("signed_in", until.map(rfc3339).into()),
         SessionState::Expired => ("expired", Value::Null),
+        _ => ("unknown", Value::Null),
     }
 }
 
@@ -345,6 +346,7 @@ async fn check(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
                 failed = true;
                 ("unresolved", Some(e))
             }
+            _ => ("unknown", None),
         };
         let why = |e: &Error| {
             if e.kind() == ErrorKind::ProviderUnavailable {

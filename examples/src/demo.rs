@@ -37,6 +37,7 @@ pub async fn print_check(resolver: &Resolver) {
             Outcome::Resolved => "resolved".to_owned(),
             Outcome::Empty => "resolved, empty".to_owned(),
             Outcome::Unresolved(e) => format!("unresolved: {e}"),
+            other => format!("{other:?}"),
         };
         println!("  {:<12} {:<15} {status}", s.name, s.source);
     }

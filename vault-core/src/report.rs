@@ -35,6 +35,7 @@ impl std::fmt::Display for Field {
 
 /// The outcome of one reference.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// Substituted with a non-empty value.
     Resolved,

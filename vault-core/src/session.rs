@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 /// Whether someone is signed in to a provider, and until when.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionState {
     /// Nobody is signed in.
     SignedOut,
