@@ -641,10 +641,16 @@ impl vault_core::Interaction for IdpBrowser {
         panic!("too many redirects");
     }
     async fn show_device_code(&self, _: &vault_core::DeviceCode) -> Result<(), vault_core::Error> {
-        unimplemented!("not used")
+        Err(vault_core::Error::new(
+            vault_core::ErrorKind::Cancelled,
+            "this test's browser answers no device code or MFA prompt",
+        ))
     }
     async fn ask_mfa_code(&self, _: &str) -> Result<secrecy::SecretString, vault_core::Error> {
-        unimplemented!("not used")
+        Err(vault_core::Error::new(
+            vault_core::ErrorKind::Cancelled,
+            "this test's browser answers no device code or MFA prompt",
+        ))
     }
 }
 

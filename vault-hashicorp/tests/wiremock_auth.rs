@@ -364,10 +364,16 @@ impl Interaction for IdpBrowser {
         Ok(())
     }
     async fn show_device_code(&self, _: &DeviceCode) -> Result<(), Error> {
-        unimplemented!("not used")
+        Err(vault_core::Error::new(
+            vault_core::ErrorKind::Cancelled,
+            "this test's browser answers no device code or MFA prompt",
+        ))
     }
     async fn ask_mfa_code(&self, _: &str) -> Result<SecretString, Error> {
-        unimplemented!("not used")
+        Err(vault_core::Error::new(
+            vault_core::ErrorKind::Cancelled,
+            "this test's browser answers no device code or MFA prompt",
+        ))
     }
 }
 
@@ -575,10 +581,16 @@ impl Interaction for AwayBrowser {
         Ok(())
     }
     async fn show_device_code(&self, _: &DeviceCode) -> Result<(), Error> {
-        unimplemented!("not used")
+        Err(vault_core::Error::new(
+            vault_core::ErrorKind::Cancelled,
+            "this test's browser answers no device code or MFA prompt",
+        ))
     }
     async fn ask_mfa_code(&self, _: &str) -> Result<SecretString, Error> {
-        unimplemented!("not used")
+        Err(vault_core::Error::new(
+            vault_core::ErrorKind::Cancelled,
+            "this test's browser answers no device code or MFA prompt",
+        ))
     }
 }
 
