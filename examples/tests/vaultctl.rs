@@ -171,7 +171,7 @@ fn bad_usage_is_exit_2() {
         &["get", "a", "b"],
         &["--bogus", "check"],
         &["get", "x", "--url", "https://a.b/"],
-        &["login", "gcp"],
+        &["login", "nosuch"],
     ] {
         let (code, out, err) = ctl("usage", args);
         assert_eq!(code, 2, "{args:?}: {err}");
