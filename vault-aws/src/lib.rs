@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 pub mod arn;
+pub mod budget;
 mod container;
 pub mod credential_source;
 pub mod credentials;
@@ -73,6 +74,7 @@ mod transport;
 pub mod version;
 
 pub use arn::{ArnError, RoleArn, SecretArn};
+pub use budget::{DEFAULT_FETCH_TIMEOUT, DEFAULT_SIGN_IN_TIMEOUT};
 pub use credential_source::{CredentialSource, ProfileFileSource};
 pub use credentials::Credentials;
 pub use endpoint::{Endpoints, Service};

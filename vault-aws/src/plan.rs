@@ -7,9 +7,10 @@
 use std::path::PathBuf;
 
 use secrecy::{ExposeSecret, SecretString};
-use vault_core::{Environment, Error, ErrorKind, Interaction};
+use vault_core::{Environment, Error, ErrorKind};
 
 use crate::arn::RoleArn;
+use crate::budget::{Attended, Budget};
 use crate::credentials::Credentials;
 use crate::endpoint::{Endpoints, Service};
 use crate::mfa::check_code;
@@ -69,7 +70,11 @@ pub(crate) struct SourceContext<'a> {
     pub endpoints: &'a Endpoints,
     pub region: &'a str,
     pub env: &'a dyn Environment,
-    pub interaction: &'a dyn Interaction,
+    /// The host's interaction, its prompts bounded and not counted against the budget.
+    pub interaction: &'a Attended<'a>,
+    /// The fetch's budget, paused while a person is waited for (device-code approval, a
+    /// `credential_process` that may prompt).
+    pub budget: &'a Budget,
 }
 
 impl Plan {
@@ -85,7 +90,11 @@ impl Plan {
     pub async fn credentials(&self, ctx: &SourceContext<'_>) -> Result<Credentials, Error> {
         let mut creds = match &self.base {
             Base::Keys(c) => c.clone(),
-            Base::Process { command, profile } => process::run(command, profile).await?,
+            // A credential_process may prompt its user (aws-vault, saml2aws do); it has its
+            // own time limit.
+            Base::Process { command, profile } => {
+                ctx.budget.paused(process::run(command, profile)).await?
+            }
             Base::WebIdentity {
                 token_file,
                 role,

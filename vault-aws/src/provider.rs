@@ -12,6 +12,7 @@ use vault_core::{
     ProviderId, SecretDetails, SessionState, SessionStore, StoreKey, SystemClock,
 };
 
+use crate::budget::{Attended, Budget, DEFAULT_FETCH_TIMEOUT, DEFAULT_SIGN_IN_TIMEOUT};
 use crate::credential_source::CredentialSource;
 use crate::credentials::Credentials;
 use crate::endpoint::{Endpoints, Service};
@@ -20,7 +21,7 @@ use crate::mfa::{check_code, Mfa};
 use crate::partition::is_valid_region;
 use crate::plan::{Plan, SourceContext};
 use crate::roles::RoleCache;
-use crate::session::{Session, SessionManager, EXPIRY_MARGIN};
+use crate::session::{GateWait, Session, SessionManager, EXPIRY_MARGIN};
 use crate::stored::{MfaKnown, Record, StoredCreds};
 use crate::transport::{Transport, DEFAULT_DEADLINE, DEFAULT_TIMEOUT};
 use crate::{iam, secrets_manager, sts, PROVIDER_ID};
@@ -52,6 +53,8 @@ struct Inner {
     session: SessionManager,
     roles: RoleCache,
     store: Option<Arc<dyn SessionStore>>,
+    fetch_timeout: Duration,
+    sign_in_timeout: Duration,
 }
 
 impl std::fmt::Debug for AwsProvider {
@@ -81,6 +84,8 @@ pub struct AwsProviderBuilder {
     deadline: Duration,
     body_limit: BodyLimit,
     store: Option<Arc<dyn SessionStore>>,
+    fetch_timeout: Duration,
+    sign_in_timeout: Duration,
 }
 
 impl std::fmt::Debug for AwsProviderBuilder {
@@ -113,6 +118,8 @@ impl Default for AwsProviderBuilder {
             deadline: DEFAULT_DEADLINE,
             body_limit: BodyLimit::default(),
             store: None,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            sign_in_timeout: DEFAULT_SIGN_IN_TIMEOUT,
         }
     }
 }
@@ -197,6 +204,21 @@ impl AwsProviderBuilder {
         self
     }
 
+    /// The budget of one fetch (default [`DEFAULT_FETCH_TIMEOUT`], 30 s): its calls, their
+    /// retries and its sign-in calls together end within it. Waits for a person (an MFA
+    /// code, an SSO approval) are not counted; see [`crate::budget`].
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
+        self
+    }
+
+    /// The limit of one wait for a person (an MFA code, an SSO device-code approval) or for
+    /// another task's sign-in (default [`DEFAULT_SIGN_IN_TIMEOUT`], 5 minutes).
+    pub fn sign_in_timeout(mut self, timeout: Duration) -> Self {
+        self.sign_in_timeout = timeout;
+        self
+    }
+
     /// The largest response body read (default [`BodyLimit::DEFAULT_MAX_BYTES`]); a larger
     /// one fails the call with `InvalidResponse`.
     pub fn body_limit(mut self, max_bytes: usize) -> Self {
@@ -251,6 +273,8 @@ impl AwsProviderBuilder {
                 session: SessionManager::new(),
                 roles: RoleCache::default(),
                 store: self.store,
+                fetch_timeout: self.fetch_timeout,
+                sign_in_timeout: self.sign_in_timeout,
             }),
         })
     }
@@ -286,13 +310,17 @@ impl AwsProvider {
     async fn credentials_for(
         &self,
         link: &AwsLink,
-        interaction: &dyn Interaction,
+        interaction: &Attended<'_>,
     ) -> Result<(Arc<Session>, Arc<Credentials>), Error> {
         let inner = &self.inner;
         let now = inner.clock.now();
+        let waits = GateWait {
+            budget: interaction.budget,
+            limit: inner.sign_in_timeout,
+        };
         let session = inner
             .session
-            .get_or_sign_in(now, || inner.establish(interaction, false))
+            .get_or_sign_in(now, Some(waits), || inner.establish(interaction, false))
             .await?;
         let creds = match &link.role {
             None => session.creds.clone(),
@@ -326,10 +354,37 @@ impl AwsProvider {
     /// Runs `op` with a link's credentials. When they came from the session store and the
     /// server refuses them (expired, unknown token), the record is dropped and `op` runs once
     /// more after a normal sign-in.
+    /// The whole runs within the fetch's budget ([`crate::budget`]).
     async fn with_credentials<T, F, Fut>(
         &self,
         link: &AwsLink,
         interaction: &dyn Interaction,
+        op: F,
+    ) -> Result<T, Error>
+    where
+        F: Fn(Arc<Credentials>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>>,
+    {
+        let budget = Budget::new(self.inner.fetch_timeout);
+        let interaction = self.attended(interaction, &budget);
+        budget
+            .run(self.with_credentials_within(link, &interaction, op))
+            .await
+    }
+
+    /// The host's interaction, its prompts bounded and pausing `budget`.
+    fn attended<'a>(&self, interaction: &'a dyn Interaction, budget: &'a Budget) -> Attended<'a> {
+        Attended {
+            inner: interaction,
+            budget,
+            limit: self.inner.sign_in_timeout,
+        }
+    }
+
+    async fn with_credentials_within<T, F, Fut>(
+        &self,
+        link: &AwsLink,
+        interaction: &Attended<'_>,
         op: F,
     ) -> Result<T, Error>
     where
@@ -437,11 +492,7 @@ impl Inner {
     /// for a code and makes an MFA session with it. `verify` (an explicit sign-in) checks keys
     /// that would otherwise be used unchecked with STS GetCallerIdentity, so `login` fails on
     /// a wrong key at once.
-    async fn establish(
-        &self,
-        interaction: &dyn Interaction,
-        verify: bool,
-    ) -> Result<Session, Error> {
+    async fn establish(&self, interaction: &Attended<'_>, verify: bool) -> Result<Session, Error> {
         let plan = self.source.select(self.env.as_ref())?;
         let store_key = self.store_key(&plan);
         let record = self.load_record(&store_key);
@@ -477,6 +528,7 @@ impl Inner {
             region: &self.region,
             env: self.env.as_ref(),
             interaction,
+            budget: interaction.budget,
         };
         let base = plan.credentials(&ctx).await?;
         let known = record.as_ref().and_then(|r| r.mfa.clone());
@@ -534,7 +586,7 @@ impl Inner {
 
     async fn mfa_session(
         &self,
-        interaction: &dyn Interaction,
+        interaction: &Attended<'_>,
         base: &Credentials,
         serial: &str,
     ) -> Result<Credentials, Error> {
@@ -673,9 +725,18 @@ impl Provider for AwsProvider {
     async fn sign_in(&self, interaction: &dyn Interaction) -> Result<SessionState, Error> {
         let inner = &self.inner;
         inner.roles.clear();
-        let s = inner
-            .session
-            .sign_in(|| inner.establish(interaction, true))
+        let budget = Budget::new(inner.fetch_timeout);
+        let interaction = self.attended(interaction, &budget);
+        let waits = GateWait {
+            budget: &budget,
+            limit: inner.sign_in_timeout,
+        };
+        let s = budget
+            .run(
+                inner
+                    .session
+                    .sign_in(Some(waits), || inner.establish(&interaction, true)),
+            )
             .await?;
         inner.roles.clear();
         Ok(SessionState::SignedIn { until: s.until })

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use time::{Duration, OffsetDateTime};
 use vault_core::{Error, ErrorKind, SessionState};
 
+use crate::budget::{wait_for_person, Budget};
 use crate::credentials::Credentials;
 use crate::PROVIDER_ID;
 
@@ -51,6 +52,13 @@ struct State {
     /// Counts sign-in attempts, so that waiters learn whether one ran while they waited.
     attempt: u64,
     last_failure: Option<(u64, Error)>,
+}
+
+/// How a fetch waits for the sign-in gate: its budget (paused meanwhile) and the limit.
+#[derive(Clone, Copy)]
+pub(crate) struct GateWait<'a> {
+    pub budget: &'a Budget,
+    pub limit: std::time::Duration,
 }
 
 /// The session and the gate that makes sign-in single-flight.
@@ -101,6 +109,7 @@ impl SessionManager {
     pub async fn get_or_sign_in<F, Fut>(
         &self,
         now: OffsetDateTime,
+        waits: Option<GateWait<'_>>,
         establish: F,
     ) -> Result<Arc<Session>, Error>
     where
@@ -114,7 +123,7 @@ impl SessionManager {
                 None => st.attempt,
             }
         };
-        let _gate = self.gate.lock().await;
+        let _gate = self.enter(waits).await?;
         let attempt = {
             let mut st = self.lock();
             if let Some(s) = Self::current(&mut st, now)? {
@@ -134,18 +143,40 @@ impl SessionManager {
     }
 
     /// Signs in again whatever the state, replacing the session.
-    pub async fn sign_in<F, Fut>(&self, establish: F) -> Result<Arc<Session>, Error>
+    pub async fn sign_in<F, Fut>(
+        &self,
+        waits: Option<GateWait<'_>>,
+        establish: F,
+    ) -> Result<Arc<Session>, Error>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Session, Error>>,
     {
-        let _gate = self.gate.lock().await;
+        let _gate = self.enter(waits).await?;
         let attempt = {
             let mut st = self.lock();
             st.attempt += 1;
             (st.attempt, st.epoch)
         };
         self.finish(attempt, establish().await)
+    }
+
+    /// Takes the single-flight gate. Waiting for it is waiting for another task's sign-in,
+    /// which may be waiting for a person: with `waits`, bounded by its limit and not counted
+    /// against the fetch's budget.
+    async fn enter(
+        &self,
+        waits: Option<GateWait<'_>>,
+    ) -> Result<tokio::sync::MutexGuard<'_, ()>, Error> {
+        match waits {
+            None => Ok(self.gate.lock().await),
+            Some(w) => {
+                wait_for_person(w.budget, w.limit, "another AWS sign-in", async {
+                    Ok(self.gate.lock().await)
+                })
+                .await
+            }
+        }
     }
 
     fn finish(
@@ -260,25 +291,31 @@ mod tests {
         let m = SessionManager::new();
         assert_eq!(m.state(t0()), SessionState::SignedOut);
         let until = t0() + Duration::hours(1);
-        m.get_or_sign_in(t0(), || async move { Ok(session(Some(until))) })
+        m.get_or_sign_in(t0(), None, || async move { Ok(session(Some(until))) })
             .await
             .unwrap();
         assert_eq!(m.state(t0()), SessionState::SignedIn { until: Some(until) });
         let later = until;
         let e = m
-            .get_or_sign_in(later, || async { panic!("no silent sign-in after expiry") })
+            .get_or_sign_in(later, None, || async {
+                panic!("no silent sign-in after expiry")
+            })
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::SessionExpired);
         assert_eq!(m.state(later), SessionState::Expired);
-        m.sign_in(|| async { Ok(session(None)) }).await.unwrap();
+        m.sign_in(None, || async { Ok(session(None)) })
+            .await
+            .unwrap();
         assert!(m
-            .get_or_sign_in(later, || async { unreachable!() })
+            .get_or_sign_in(later, None, || async { unreachable!() })
             .await
             .is_ok());
         m.sign_out();
         let e = m
-            .get_or_sign_in(later, || async { panic!("no sign-in after sign-out") })
+            .get_or_sign_in(later, None, || async {
+                panic!("no sign-in after sign-out")
+            })
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::SignedOut);
@@ -290,7 +327,7 @@ mod tests {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let m2 = m.clone();
         let signing = tokio::spawn(async move {
-            m2.sign_in(|| async move {
+            m2.sign_in(None, || async move {
                 rx.await.ok();
                 Ok(session(None))
             })
@@ -308,7 +345,7 @@ mod tests {
 
         let m = SessionManager::new();
         let until = t0() + Duration::hours(1);
-        m.get_or_sign_in(t0(), || async move {
+        m.get_or_sign_in(t0(), None, || async move {
             Ok(Session {
                 renews: true,
                 ..session(Some(until))
@@ -317,7 +354,7 @@ mod tests {
         .await
         .unwrap();
         let calls = AtomicUsize::new(0);
-        m.get_or_sign_in(until, || async {
+        m.get_or_sign_in(until, None, || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Ok(session(None))
         })
@@ -334,7 +371,7 @@ mod tests {
         for _ in 0..8 {
             let (m, calls) = (m.clone(), calls.clone());
             tasks.push(tokio::spawn(async move {
-                m.get_or_sign_in(t0(), || async move {
+                m.get_or_sign_in(t0(), None, || async move {
                     calls.fetch_add(1, Ordering::SeqCst);
                     tokio::task::yield_now().await;
                     Err::<Session, _>(Error::new(ErrorKind::Cancelled, "no code"))
@@ -355,7 +392,7 @@ mod tests {
         for _ in 0..8 {
             let (m, calls) = (m.clone(), calls.clone());
             tasks.push(tokio::spawn(async move {
-                m.get_or_sign_in(t0(), || async move {
+                m.get_or_sign_in(t0(), None, || async move {
                     calls.fetch_add(1, Ordering::SeqCst);
                     tokio::task::yield_now().await;
                     Ok(session(None))

@@ -9,6 +9,8 @@
 //! endpoint_url = "http://127.0.0.1:5000"    # optional; for tests and private endpoints
 //! mfa_serial = "arn:aws:iam::123456789012:mfa/alice"  # optional; else discovered
 //! discover_mfa = true                       # optional; false: never ask for an MFA code
+//! fetch_timeout_seconds = 30                # optional: a whole fetch, retries and sign-in calls included
+//! sign_in_timeout_seconds = 300             # optional: one wait for a person (MFA code, SSO approval)
 //! ```
 //!
 //! Credentials: naming `credentials_file` or `profile` reads the shared files only (a profile
@@ -53,6 +55,11 @@ pub struct AwsSettings {
     pub mfa_serial: Option<String>,
     /// Whether to look for the user's MFA devices when `mfa_serial` is not given (default true).
     pub discover_mfa: Option<bool>,
+    /// The budget of one fetch in seconds, its calls, retries and sign-in calls together
+    /// (default 30); waits for a person are not counted.
+    pub fetch_timeout_seconds: Option<u64>,
+    /// The limit of one wait for a person in seconds (default 300).
+    pub sign_in_timeout_seconds: Option<u64>,
 }
 
 /// The variables a provider reads later (at sign-in), copied when it is built: the provider
@@ -173,6 +180,20 @@ impl AwsSettings {
         }
         if let Some(store) = store {
             builder = builder.session_store(store);
+        }
+        for (key, value) in [
+            ("fetch_timeout_seconds", self.fetch_timeout_seconds),
+            ("sign_in_timeout_seconds", self.sign_in_timeout_seconds),
+        ] {
+            if value == Some(0) {
+                return Err(settings.error(format!("`{key}` must be at least 1")));
+            }
+        }
+        if let Some(s) = self.fetch_timeout_seconds {
+            builder = builder.fetch_timeout(std::time::Duration::from_secs(s));
+        }
+        if let Some(s) = self.sign_in_timeout_seconds {
+            builder = builder.sign_in_timeout(std::time::Duration::from_secs(s));
         }
         builder
             .build()
@@ -345,5 +366,19 @@ mod tests {
             &MapEnv::new()
         )
         .is_ok());
+    }
+
+    #[test]
+    fn timeouts_are_read_and_zero_is_refused() {
+        assert!(from_settings(
+            &settings("fetch_timeout_seconds = 5\nsign_in_timeout_seconds = 60"),
+            &MapEnv::new()
+        )
+        .is_ok());
+        let e = err(from_settings(
+            &settings("fetch_timeout_seconds = 0"),
+            &MapEnv::new(),
+        ));
+        assert!(e.to_string().contains("fetch_timeout_seconds"), "{e}");
     }
 }

@@ -412,29 +412,34 @@ impl SsoProfile {
             "grantType": "urn:ietf:params:oauth:grant-type:device_code",
             "deviceCode": start.device_code.as_str(),
         });
-        loop {
-            if let Some(t) = self.create_token(ctx.transport, oidc, &body).await? {
-                let reg_exp = reg
-                    .client_secret_expires_at
-                    .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-                    .and_then(|t| t.format(&Rfc3339).ok());
-                return self.save(
-                    Some(reg.client_id),
-                    Some(reg.client_secret),
-                    reg_exp,
-                    t,
-                    now,
-                );
+        // Polling until the person approves is waiting for them: not counted against the
+        // fetch's budget (each poll has its call deadline, the whole its own limit).
+        let poll = async {
+            loop {
+                if let Some(t) = self.create_token(ctx.transport, oidc, &body).await? {
+                    let reg_exp = reg
+                        .client_secret_expires_at
+                        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+                        .and_then(|t| t.format(&Rfc3339).ok());
+                    return self.save(
+                        Some(reg.client_id),
+                        Some(reg.client_secret),
+                        reg_exp,
+                        t,
+                        now,
+                    );
+                }
+                if tokio::time::Instant::now() + interval > deadline {
+                    return Err(err(
+                        ErrorKind::Timeout,
+                        "SSO sign-in: the device code was not approved in time".to_owned(),
+                    ));
+                }
+                tokio::time::sleep(interval).await;
+                interval = interval.min(Duration::from_secs(60));
             }
-            if tokio::time::Instant::now() + interval > deadline {
-                return Err(err(
-                    ErrorKind::Timeout,
-                    "SSO sign-in: the device code was not approved in time".to_owned(),
-                ));
-            }
-            tokio::time::sleep(interval).await;
-            interval = interval.min(Duration::from_secs(60));
-        }
+        };
+        ctx.budget.paused(poll).await
     }
 }
 
