@@ -115,6 +115,11 @@ async fn a_signed_in_user_reads_only_the_named_paths() {
         .expect("broad policy reads every KV path");
 }
 
+/// The tests that write the group `vr-group-devs`, the user carol and the `groups` scope run
+/// one at a time: OpenBao answers concurrent writes of one identity object with 500
+/// "transaction commit failed".
+static GROUP_WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// alice's entity (userpass logins share it) in the group `vr-group-devs`; carol (a userpass
 /// user with an entity of her own) outside it.
 async fn devs_group_and_carol() -> User {
@@ -156,6 +161,7 @@ async fn devs_group_and_carol() -> User {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_members_of_the_named_group_sign_in() {
     let names = "vr-group";
+    let _one_at_a_time = GROUP_WRITERS.lock().await;
     let carol = devs_group_and_carol().await;
     let mut c = config(names);
     c.groups = vec!["vr-group-devs".into()];
@@ -213,6 +219,7 @@ async fn only_members_of_the_named_group_sign_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jwt_role_is_bound_to_the_groups_claim() {
     let names = "vr-claim";
+    let _one_at_a_time = GROUP_WRITERS.lock().await;
     let carol = devs_group_and_carol().await;
     let mut c = config(names);
     c.groups = vec!["vr-group-devs".into()];
@@ -301,6 +308,64 @@ async fn the_jwt_role_is_bound_to_the_groups_claim() {
         .await
         .expect("without the binding carol signs in");
     assert_eq!(v.expose_secret(), "v2-pass");
+}
+
+/// The same binding inside a namespace: the scope, the group and the role live in `team1`
+/// (the setup's `X-Vault-Namespace`), the provider URL carries `/v1/team1/`, and bob, a
+/// member of a `team1` group, signs in and reads `team1`'s secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_binding_in_a_namespace() {
+    let names = "vr-ns-group";
+    let ns = env("VAULT_TEST_BAO_NAMESPACE");
+    let token = userpass_token(&bob()).await;
+    let me: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v1/auth/token/lookup-self", addr()))
+        .header("X-Vault-Token", token.expose_secret())
+        .header("X-Vault-Namespace", &ns)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entity = me["data"]["entity_id"].as_str().unwrap().to_owned();
+    let (s, b) = root_call(
+        Method::POST,
+        "identity/group/name/vr-ns-devs",
+        &ns,
+        Some(json!({ "member_entity_ids": [entity] })),
+    )
+    .await;
+    assert!(s < 300, "{s} {b}");
+    let mut c = config(names);
+    c.namespace = vault_hashicorp::Namespace::parse(&ns).unwrap();
+    c.groups = vec!["vr-ns-devs".into()];
+    let o = apply(&c).await.expect("setup with --group in a namespace");
+    assert!(
+        o.oidc_provider_url.contains(&format!("/v1/{ns}/identity/")),
+        "{}",
+        o.oidc_provider_url
+    );
+    let (s, scope) = root_call(Method::GET, "identity/oidc/scope/groups", &ns, None).await;
+    assert_eq!(s, 200, "the scope is in the namespace: {scope}");
+    let (_, role) = root_call(
+        Method::GET,
+        &format!("auth/{names}-jwt/role/{names}"),
+        &ns,
+        None,
+    )
+    .await;
+    assert_eq!(
+        role["data"]["bound_claims"],
+        json!({ "groups": ["vr-ns-devs"] })
+    );
+    let p = provider(&o).build().unwrap();
+    let browser = Browser::new(bob(), &o.oidc_provider_url);
+    let v = p
+        .fetch(&link("secret", "app/db", "password"), browser.as_ref())
+        .await
+        .expect("a member in the namespace signs in and reads");
+    assert!(!v.expose_secret().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
