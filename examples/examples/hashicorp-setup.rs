@@ -151,6 +151,11 @@ async fn run(args: SetupArgs) -> Result<(), (u8, String)> {
             config.groups.join(", "),
             defaults::GROUPS_SCOPE
         );
+    } else if config.groups.is_empty() {
+        println!(
+            "Sign-in: the named entities only, by the OIDC assignment; the JWT role is bound by \
+             audience only (no --group, so no `groups` claim to bind)"
+        );
     } else {
         println!(
             "Sign-in: the named groups and entities only, by the OIDC assignment; the JWT role \
