@@ -31,9 +31,17 @@ fn help() -> String {
                        readable: no other path, nothing under sys/, identity/ or auth/.
   --broad-read         the seed's broad policy instead (read/list everything but sys/ and
                        auth/): every signed-in user reads every secret. Not recommended.
-  --group NAME         only members of this identity group may sign in (repeatable)
+  --group NAME         only members of this identity group may sign in (repeatable): the
+                       OIDC assignment holds the groups, and the JWT role is bound to them
+                       by claim: the tool creates the OIDC scope `{scope}` (a `groups`
+                       claim with the entity's group names), lists it in the provider's
+                       scopes_supported, and sets the role's bound_claims to
+                       {{"groups": [the names]}}; the sign-in asks for that scope
   --entity NAME        only this identity entity may sign in (repeatable); without --group
-                       and --entity every entity of the namespace may (assignment allow_all)
+                       and --entity every entity of the namespace may (assignment allow_all).
+                       With --entity (alone or beside --group) the assignment alone decides:
+                       the role is bound by audience only (a groups binding would refuse
+                       the named entities outside the groups)
   --seed-names         the seed guide's names: client {seed_client}, JWT path {seed_jwt},
                        role {seed_role}, policy {seed_policy}
   -d, --dry-run        print every request and send none
@@ -44,13 +52,17 @@ One of --read, --broad-read or POLICY_FILE is required.
 
 Steps (each is safe to run again; a rerun keeps the client id):
   0. check auth/<JWT_AUTH_PATH> (a mount of another type is refused), read the mount table
-     for --read, the ids of --group/--entity and write their OIDC assignment
+     for --read, the ids of --group/--entity, the scope `{scope}` (with --group only; one
+     with another template is refused, never overwritten), write their OIDC assignment and
+     the scope when it is missing
   1. create the public OIDC client (PKCE, the assignment or allow_all), read its client id
-  2. create the OIDC provider with the cluster URL as issuer, read the issuer
+  2. create the OIDC provider with the cluster URL as issuer (scopes_supported: `{scope}`
+     with --group only), read the issuer
   3. enable the JWT auth method, configure it with the provider's discovery URL, bound_issuer
      and default role
   4. write the read policy (--read paths only; or --broad-read; or POLICY_FILE)
-  5. create the role (role_type=jwt, bound_audiences=client id, user_claim=sub, the policy)
+  5. create the role (role_type=jwt, bound_audiences=client id, bound_claims={{"groups":
+     [--group names]}} with --group only, else {{}}, user_claim=sub, the policy)
 
 Environment:
   VAULT_TOKEN        admin token (required)
@@ -79,6 +91,7 @@ config file's [integrations.hashicorp] table."#,
         policy = defaults::POLICY_NAME,
         policy_text = defaults::POLICY_TEXT,
         usage = USAGE,
+        scope = defaults::GROUPS_SCOPE,
         seed_client = defaults::SEED_CLIENT_NAME,
         seed_jwt = defaults::SEED_JWT_AUTH_PATH,
         seed_role = defaults::SEED_ROLE,
@@ -131,6 +144,24 @@ async fn run(args: SetupArgs) -> Result<(), (u8, String)> {
     }
     if config.groups.is_empty() && config.entities.is_empty() {
         println!("Sign-in: every entity of the namespace may sign in (no --group/--entity given)");
+    } else if config.binds_groups() {
+        println!(
+            "Sign-in: members of {} only (the OIDC assignment, and the JWT role bound to the \
+             `groups` claim of the scope `{}`)",
+            config.groups.join(", "),
+            defaults::GROUPS_SCOPE
+        );
+    } else if config.groups.is_empty() {
+        println!(
+            "Sign-in: the named entities only, by the OIDC assignment; the JWT role is bound by \
+             audience only (no --group, so no `groups` claim to bind)"
+        );
+    } else {
+        println!(
+            "Sign-in: the named groups and entities only, by the OIDC assignment; the JWT role \
+             is bound by audience only (a `groups` claim binding would refuse the named \
+             entities outside the groups)"
+        );
     }
     let mode = if args.dry_run {
         Mode::DryRun

@@ -10,6 +10,14 @@ pub const JWT_AUTH_PATH: &str = "vault-refs-jwt";
 pub const ROLE: &str = "vault-refs";
 /// The read policy attached to the role: `vault-refs-read`.
 pub const POLICY_NAME: &str = "vault-refs-read";
+/// The OIDC scope whose claim carries the signed-in entity's group names (`--group`): the
+/// setup tool creates it, lists it in the provider's `scopes_supported`, and binds the JWT
+/// role's `groups` claim; the sign-in requests it when discovery lists it. The same name with
+/// `--seed-names`.
+pub const GROUPS_SCOPE: &str = "groups";
+/// The template of [`GROUPS_SCOPE`]: a `groups` claim holding the names of the entity's
+/// groups (Vault's identity-template syntax; the placeholder renders a JSON array).
+pub const GROUPS_SCOPE_TEMPLATE: &str = r#"{"groups": {{identity.entity.groups.names}}}"#;
 /// The loopback redirect URI tried first.
 pub const REDIRECT_URI: &str = "http://127.0.0.1:10545/";
 /// The loopback redirect URI tried when the first port is taken.

@@ -3,6 +3,12 @@
 //!
 //! The provider's URLs already hold the namespace in their path, so these calls never send
 //! `X-Vault-Namespace` (header and prefix would be concatenated into `team1/team1`).
+//!
+//! Scopes: always `openid`; also [`defaults::GROUPS_SCOPE`] when the discovery document's
+//! `scopes_supported` lists it. Vault's provider puts a scope's claims into the id_token only
+//! when the sign-in asks for that scope, and the setup tool's `--group` binds the JWT role to
+//! the `groups` claim; asking only for what the provider announces needs no setting and keeps
+//! older setups (and providers without the scope) working unchanged.
 
 use std::fmt;
 
@@ -23,6 +29,7 @@ use url::Url;
 use vault_core::{Error, ErrorKind};
 
 use crate::address::{check_scheme, ProviderUrl, VaultAddress};
+use crate::defaults;
 use crate::http::{sanitize, short, VaultApi};
 use crate::PROVIDER_ID;
 
@@ -32,6 +39,23 @@ pub(crate) struct Discovery {
     pub authorization_endpoint: Url,
     pub token_endpoint: Url,
     pub jwks_uri: Url,
+    /// `scopes_supported` (strings only; absent or malformed: none).
+    pub scopes_supported: Vec<String>,
+}
+
+impl Discovery {
+    /// The scopes the sign-in asks for: `openid`, and `groups` when the provider offers it.
+    pub fn scopes(&self) -> Vec<&'static str> {
+        let mut scopes = vec!["openid"];
+        if self
+            .scopes_supported
+            .iter()
+            .any(|s| s == defaults::GROUPS_SCOPE)
+        {
+            scopes.push(defaults::GROUPS_SCOPE);
+        }
+        scopes
+    }
 }
 
 fn err(kind: ErrorKind, message: impl Into<String>) -> Error {
@@ -110,6 +134,16 @@ pub(crate) async fn discover(api: &VaultApi, provider: &ProviderUrl) -> Result<D
         authorization_endpoint: endpoint(&doc, "authorization_endpoint", Some(address))?,
         token_endpoint: endpoint(&doc, "token_endpoint", Some(address))?,
         jwks_uri: endpoint(&doc, "jwks_uri", Some(address))?,
+        scopes_supported: doc
+            .get("scopes_supported")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -181,7 +215,7 @@ pub(crate) fn authorize(
     let nonce = CsrfToken::new_random();
     let (url, state) = client
         .authorize_url(CsrfToken::new_random)
-        .add_scope(Scope::new("openid".to_owned()))
+        .add_scopes(disc.scopes().into_iter().map(|s| Scope::new(s.to_owned())))
         .set_pkce_challenge(challenge)
         .add_extra_param("nonce", nonce.secret().clone())
         .url();
@@ -303,5 +337,41 @@ impl AuthRequest {
         })?;
         let _ = resp.access_token();
         Ok(SecretString::from(id.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn discovery(scopes: &[&str]) -> Discovery {
+        let u = |p: &str| Url::parse(&format!("http://127.0.0.1:8200/v1/{p}")).unwrap();
+        Discovery {
+            authorization_endpoint: u("authorize"),
+            token_endpoint: u("token"),
+            jwks_uri: u("keys"),
+            scopes_supported: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    fn scope_param(d: &Discovery) -> String {
+        let r = authorize(d, "cid", "http://127.0.0.1:10545/").unwrap();
+        r.url
+            .query_pairs()
+            .find(|(k, _)| k == "scope")
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    }
+
+    #[test]
+    fn groups_is_asked_for_only_when_the_provider_offers_it() {
+        assert_eq!(scope_param(&discovery(&[])), "openid");
+        assert_eq!(scope_param(&discovery(&["openid", "email"])), "openid");
+        assert_eq!(
+            scope_param(&discovery(&["openid", "groups"])),
+            "openid groups"
+        );
+        // Vault lists the provider's scopes after `openid`; the order does not matter
+        assert_eq!(scope_param(&discovery(&["groups"])), "openid groups");
     }
 }

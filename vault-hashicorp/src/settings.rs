@@ -699,6 +699,25 @@ mod tests {
         assert_eq!(r.check().unwrap().namespace.as_str(), "team1");
     }
 
+    /// The seed flow takes its namespace from the key, else the provider URL, never from
+    /// `VAULT_NAMESPACE` (see the README: the setup tool puts the JWT mount beside the
+    /// provider, so a shell's namespace for other work would only misdirect the login).
+    #[test]
+    fn the_seed_flow_ignores_vault_namespace() {
+        let env = MapEnv::new().with("VAULT_NAMESPACE", "elsewhere");
+        assert_eq!(raw().check_in(&env).unwrap().namespace.as_str(), "team1");
+        let mut r = raw();
+        r.oidc_provider_url =
+            Some("http://127.0.0.1:8200/v1/identity/oidc/provider/vault-refs".into());
+        assert_eq!(
+            r.check_in(&env).unwrap().namespace.as_str(),
+            "",
+            "a root-namespace provider URL keeps the root namespace"
+        );
+        r.namespace = Some("team2".into());
+        assert_eq!(r.check_in(&env).unwrap().namespace.as_str(), "team2");
+    }
+
     #[test]
     fn errors_name_the_key() {
         let mut r = raw();

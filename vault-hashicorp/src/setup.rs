@@ -9,11 +9,16 @@
 //!    and KV version of each `--read` path ([`crate::read_policy`]), and the ids of the
 //!    `--group`/`--entity` names (`GET identity/group/name/<g>`, `identity/entity/name/<e>`);
 //!    with groups or entities, `POST identity/oidc/assignment/<client>` holding their ids.
+//!    With `--group` (and no `--entity`, see [`SetupConfig::binds_groups`]): `GET
+//!    identity/oidc/scope/groups`, then `POST` it with the template
+//!    [`defaults::GROUPS_SCOPE_TEMPLATE`] when it is missing (one that already yields the
+//!    `groups` claim is kept; one with another template is refused, never overwritten).
 //! 1. `POST identity/oidc/client/<client>`: a public client (PKCE), assigned to those groups
 //!    and entities (else `allow_all`: every entity of the namespace may sign in), the
 //!    loopback redirect URIs; then `GET` it for its `client_id` (an update keeps the id).
 //! 2. `POST identity/oidc/provider/<client>` with the cluster URL as issuer and the client id
-//!    allowed (client ids already allowed are kept); then `GET` it for the issuer.
+//!    allowed (client ids already allowed are kept), `scopes_supported` = `["groups"]` when
+//!    binding groups (else `[]`); then `GET` it for the issuer.
 //! 3. `POST sys/auth/<jwt path> {type: jwt}` (already enabled is fine), then
 //!    `POST auth/<jwt path>/config` with the provider's discovery URL, `bound_issuer` and the
 //!    default role. The provider must exist first: Vault fetches the discovery document
@@ -22,7 +27,10 @@
 //!    paths only; the seed's broad policy (read and list everything but `sys/` and `auth/`)
 //!    only when asked for ([`SetupConfig::broad_read`]); or the admin's own text.
 //! 5. `POST auth/<jwt path>/role/<role>`: `role_type=jwt`, bound by claims (`aud` = the
-//!    client id, `iss` through the config's `bound_issuer`), `user_claim=sub`, the policy.
+//!    client id, `iss` through the config's `bound_issuer`, and when binding groups
+//!    `bound_claims = {"groups": [the --group names]}` with `bound_claims_type=string`: the
+//!    id_token must name at least one of them; else `bound_claims = {}`, which also lifts a
+//!    binding an earlier run wrote), `user_claim=sub`, the policy.
 //!
 //! Every step is idempotent, so a rerun is safe. The least the admin token needs is
 //! [`admin_policy_for`] (`sudo` on `sys/auth/<jwt path>` is what enabling an auth method asks).
@@ -217,6 +225,15 @@ impl SetupConfig {
         Ok(c)
     }
 
+    /// Whether the JWT role is bound to the `--group` names by a `groups` claim: with groups
+    /// and no entities. The assignment lets in members of the groups *or* the named entities,
+    /// while a role's bound claims must all hold, so a `groups` binding would refuse a named
+    /// entity outside the groups; with entities (alone or beside groups) the role is bound by
+    /// audience and issuer only and the assignment alone decides who signs in.
+    pub fn binds_groups(&self) -> bool {
+        !self.groups.is_empty() && self.entities.is_empty()
+    }
+
     /// Checks names and redirect URIs.
     pub fn check(&self) -> Result<(), Error> {
         name("OIDC client name", &self.client_name, false)?;
@@ -289,6 +306,12 @@ pub fn admin_policy_for(config: &SetupConfig) -> String {
         p.push_str(&format!(
             "path \"identity/oidc/assignment/{}\" {{ capabilities = [\"create\", \"read\", \"update\"] }}\n",
             config.client_name
+        ));
+    }
+    if config.binds_groups() {
+        p.push_str(&format!(
+            "path \"identity/oidc/scope/{}\" {{ capabilities = [\"create\", \"read\", \"update\"] }}\n",
+            defaults::GROUPS_SCOPE
         ));
     }
     p
@@ -542,6 +565,11 @@ pub async fn run(
     };
     let group_ids = lookup_ids(&mut r, "group", &c.groups).await?;
     let entity_ids = lookup_ids(&mut r, "entity", &c.entities).await?;
+    let write_scope = if c.binds_groups() {
+        read_groups_scope(&mut r).await?
+    } else {
+        false
+    };
     let assignments = if c.groups.is_empty() && c.entities.is_empty() {
         json!(["allow_all"])
     } else {
@@ -561,6 +589,14 @@ pub async fn run(
         )
         .await?;
         json!([c.client_name])
+    };
+    let scopes_supported = if c.binds_groups() {
+        if write_scope {
+            write_groups_scope(&mut r).await?;
+        }
+        json!([defaults::GROUPS_SCOPE])
+    } else {
+        json!([])
     };
 
     // 1. the public OIDC client
@@ -647,7 +683,7 @@ pub async fn run(
             body: Some(json!({
                 "allowed_client_ids": allowed,
                 "issuer": c.cluster_url.as_str(),
-                "scopes_supported": [],
+                "scopes_supported": scopes_supported,
             })),
             writes: true,
         },
@@ -703,7 +739,12 @@ pub async fn run(
     )
     .await?;
 
-    // 5. the role
+    // 5. the role, bound by the groups claim when asked (an empty map lifts an old binding)
+    let bound_claims = if c.binds_groups() {
+        json!({ "groups": c.groups })
+    } else {
+        json!({})
+    };
     r.send(
         PlannedRequest {
             step: format!("create or update the role `{}`", c.role),
@@ -712,6 +753,8 @@ pub async fn run(
             body: Some(json!({
                 "role_type": "jwt",
                 "bound_audiences": [client_id],
+                "bound_claims": bound_claims,
+                "bound_claims_type": "string",
                 "user_claim": "sub",
                 "token_policies": [c.policy_name],
                 "token_ttl": "1h",
@@ -731,6 +774,85 @@ pub async fn run(
         skipped: r.skipped,
         policy_text,
     })
+}
+
+/// Whether a scope template yields the `groups` claim of [`defaults::GROUPS_SCOPE_TEMPLATE`]
+/// (whitespace aside; other claims beside it are fine).
+fn yields_groups_claim(template: &str) -> bool {
+    let squeeze = |t: &str| t.split_whitespace().collect::<String>();
+    let ours = squeeze(defaults::GROUPS_SCOPE_TEMPLATE);
+    let claim = ours.trim_start_matches('{').trim_end_matches('}');
+    squeeze(template).contains(claim)
+}
+
+/// Reads the `groups` scope before anything is written: `true` when it is missing (or in a
+/// dry run) and must be written, `false` when it already yields the claim; one with another
+/// template is refused (another provider of the namespace may rely on it).
+async fn read_groups_scope(r: &mut Runner<'_>) -> Result<bool, Error> {
+    let scope = defaults::GROUPS_SCOPE;
+    let path = format!("identity/oidc/scope/{scope}");
+    let read = PlannedRequest {
+        step: format!("read the OIDC scope `{scope}` (the claim binding the groups)"),
+        method: "GET",
+        path: path.clone(),
+        body: None,
+        writes: false,
+    };
+    let go = r.confirm.confirm(&read);
+    if r.mode == Mode::Apply {
+        if !go {
+            return Err(Error::new(
+                ErrorKind::Cancelled,
+                format!("setup stopped before: {}", read.step),
+            )
+            .with_provider(PROVIDER_ID));
+        }
+        let url = r.api.url(&path)?;
+        let reply = r
+            .api
+            .call(Method::GET, url, Some(r.token), None, &read.step)
+            .await?;
+        if reply.status.is_success() {
+            let template = reply
+                .body
+                .pointer("/data/template")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if yields_groups_claim(template) {
+                return Ok(false);
+            }
+            return Err(cfg_err(format!(
+                "the OIDC scope `{scope}` already exists with another template ({}): the setup \
+                 does not overwrite it; give it the template {} or remove it",
+                http::short(template),
+                defaults::GROUPS_SCOPE_TEMPLATE
+            )));
+        } else if reply.status.as_u16() != 404 {
+            return Err(http::status_error(reply.status, &reply.body, &read.step));
+        }
+    }
+    Ok(true)
+}
+
+/// Writes the `groups` scope with [`defaults::GROUPS_SCOPE_TEMPLATE`].
+async fn write_groups_scope(r: &mut Runner<'_>) -> Result<(), Error> {
+    let scope = defaults::GROUPS_SCOPE;
+    let path = format!("identity/oidc/scope/{scope}");
+    r.send(
+        PlannedRequest {
+            step: format!("create the OIDC scope `{scope}`: a `groups` claim with the entity's group names"),
+            method: "POST",
+            path,
+            body: Some(json!({
+                "template": defaults::GROUPS_SCOPE_TEMPLATE,
+                "description": "vault-refs: the signed-in entity's group names, bound by the JWT role",
+            })),
+            writes: true,
+        },
+        None,
+    )
+    .await?;
+    Ok(())
 }
 
 /// The ids of the named groups or entities (`kind`), in order; placeholders in a dry run.
@@ -883,6 +1005,35 @@ mod tests {
         );
     }
 
+    #[test]
+    fn which_templates_yield_the_groups_claim() {
+        assert!(yields_groups_claim(defaults::GROUPS_SCOPE_TEMPLATE));
+        assert!(yields_groups_claim(
+            "{\n  \"groups\":{{identity.entity.groups.names}},\n  \"email\": {{identity.entity.metadata.email}}\n}"
+        ));
+        assert!(!yields_groups_claim(
+            r#"{"groups": {{identity.entity.groups.ids}}}"#
+        ));
+        assert!(!yields_groups_claim(
+            r#"{"team": {{identity.entity.groups.names}}}"#
+        ));
+        assert!(!yields_groups_claim(""));
+    }
+
+    #[test]
+    fn groups_are_bound_only_without_entities() {
+        let mut c = SetupConfig::new("http://127.0.0.1:8200", SecretString::from("t")).unwrap();
+        c.read = vec![ReadPath::parse("secret/app/*").unwrap()];
+        assert!(!c.binds_groups());
+        assert!(!admin_policy_for(&c).contains("identity/oidc/scope/"));
+        c.groups = vec!["devs".into()];
+        assert!(c.binds_groups());
+        assert!(admin_policy_for(&c).contains(r#"path "identity/oidc/scope/groups""#));
+        c.entities = vec!["alice".into()];
+        assert!(!c.binds_groups(), "a groups claim would refuse alice");
+        assert!(!admin_policy_for(&c).contains("identity/oidc/scope/"));
+    }
+
     #[tokio::test]
     async fn dry_run_sends_nothing_and_lists_every_request() {
         // port 9 (discard) on loopback: nothing answers, so any request sent would fail
@@ -896,17 +1047,40 @@ mod tests {
         };
         let o = run(&c, Mode::DryRun, &mut confirm).await.unwrap();
         assert_eq!(o.client_id, "<client_id>");
-        assert_eq!(seen.len(), 12, "{seen:#?}");
+        assert_eq!(seen.len(), 14, "{seen:#?}");
         assert!(seen[0].starts_with("GET /v1/sys/auth/vault-refs-jwt"));
         assert!(seen[1].starts_with("GET /v1/sys/mounts"));
         assert!(seen[2].starts_with("GET /v1/identity/group/name/devs"));
-        assert!(seen[3].starts_with("POST /v1/identity/oidc/assignment/vault-refs"));
-        assert!(seen[3].contains("<id of group devs>"), "{}", seen[3]);
-        assert!(seen[4].starts_with("POST /v1/identity/oidc/client/vault-refs"));
+        assert!(seen[3].starts_with("GET /v1/identity/oidc/scope/groups"));
+        assert!(seen[4].starts_with("POST /v1/identity/oidc/assignment/vault-refs"));
+        assert!(seen[4].contains("<id of group devs>"), "{}", seen[4]);
         assert!(
-            seen[4].contains(r#""assignments":["vault-refs"]"#),
+            seen[5].starts_with("POST /v1/identity/oidc/scope/groups")
+                && seen[5].contains("identity.entity.groups.names"),
             "{}",
-            seen[4]
+            seen[5]
+        );
+        assert!(seen[6].starts_with("POST /v1/identity/oidc/client/vault-refs"));
+        assert!(
+            seen[6].contains(r#""assignments":["vault-refs"]"#),
+            "{}",
+            seen[6]
+        );
+        let provider = seen
+            .iter()
+            .find(|s| s.starts_with("POST /v1/identity/oidc/provider/"))
+            .unwrap();
+        assert!(
+            provider.contains(r#""scopes_supported":["groups"]"#),
+            "{provider}"
+        );
+        let role = seen
+            .iter()
+            .find(|s| s.contains("/role/vault-refs"))
+            .unwrap();
+        assert!(
+            role.contains(r#""bound_claims":{"groups":["devs"]}"#),
+            "{role}"
         );
         assert!(o.policy_text.contains(r#"path "secret/data/app/*""#));
         assert!(!o.policy_text.contains(r#"path "*""#));

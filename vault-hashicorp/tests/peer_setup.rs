@@ -1,6 +1,7 @@
 //! The setup tool against the real OpenBao, run with an admin token that holds only the
 //! documented minimum policy (`setup::admin_policy`), twice (a rerun keeps the client id),
-//! then used by a user's sign-in; and a dry run that must send nothing.
+//! then used by a user's sign-in (also with `--group`: the scope, the assignment and the
+//! claim binding need only what `admin_policy_for` adds); and a dry run that must send nothing.
 #![cfg(feature = "peers")]
 
 mod common;
@@ -71,6 +72,69 @@ async fn setup_with_the_minimum_admin_policy_is_idempotent_and_works() {
         .fetch(&link("secret", "app/db", "password"), browser.as_ref())
         .await
         .unwrap();
+    assert_eq!(v.expose_secret(), "v2-pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_with_a_group_needs_only_the_minimum_admin_policy() {
+    let names = "vr-min-group";
+    // alice's entity in a group of this test's own
+    let token = userpass_token(&alice()).await;
+    let me: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/v1/auth/token/lookup-self", addr()))
+        .header("X-Vault-Token", token.expose_secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entity = me["data"]["entity_id"].as_str().unwrap().to_owned();
+    let (s, b) = root_call(
+        Method::POST,
+        "identity/group/name/vr-min-devs",
+        "",
+        Some(json!({ "member_entity_ids": [entity] })),
+    )
+    .await;
+    assert!(s < 300, "{s} {b}");
+    let mut c = config(root_token(), names);
+    c.groups = vec!["vr-min-devs".into()];
+    let policy = admin_policy_for(&c);
+    assert!(
+        policy.contains(r#"path "identity/oidc/scope/groups""#),
+        "{policy}"
+    );
+    let (s, b) = root_call(
+        Method::PUT,
+        "sys/policies/acl/vr-setup-admin-group",
+        "",
+        Some(json!({ "policy": policy })),
+    )
+    .await;
+    assert!(s < 300, "{s} {b}");
+    let (s, b) = root_call(
+        Method::POST,
+        "auth/token/create",
+        "",
+        Some(json!({ "policies": ["vr-setup-admin-group"], "no_default_policy": true, "ttl": "10m" })),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    c.token = SecretString::from(b["auth"]["client_token"].as_str().unwrap().to_owned());
+    let first = setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
+        .await
+        .expect("setup with --group and the minimum policy");
+    let second = setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
+        .await
+        .expect("rerun (the scope now exists and is kept)");
+    assert_eq!(first, second);
+    let p = provider(&first).build().unwrap();
+    let browser = Browser::new(alice(), &first.oidc_provider_url);
+    let v = p
+        .fetch(&link("secret", "app/db", "password"), browser.as_ref())
+        .await
+        .expect("a member signs in through the claim binding");
     assert_eq!(v.expose_secret(), "v2-pass");
 }
 

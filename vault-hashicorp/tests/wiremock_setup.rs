@@ -1,6 +1,7 @@
 //! The setup tool's exact requests on wiremock: the mount table read for `--read`, the policy
 //! text written (named paths only, KV v2 `data/` + `metadata/`, KV v1 as is), the group
-//! assignment, the role bound by audience, and a refused rerun over another auth type.
+//! assignment, the `groups` scope and the role bound by audience and (with `--group`) by the
+//! `groups` claim, and a refused rerun over another auth type or another `groups` scope.
 
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -141,6 +142,37 @@ async fn the_policy_names_only_the_read_paths_and_the_client_only_the_group() {
         .unwrap();
     assert_eq!(role["bound_audiences"], json!(["cid"]));
     assert_eq!(role["token_policies"], json!(["vault-refs-read"]));
+    assert_eq!(role["bound_claims"], json!({"groups": ["devs"]}));
+    assert_eq!(role["bound_claims_type"], json!("string"));
+    let scope = sent(&server, "POST", "/v1/identity/oidc/scope/groups")
+        .await
+        .expect("the groups scope (none existed)");
+    assert_eq!(
+        scope["template"],
+        json!(r#"{"groups": {{identity.entity.groups.names}}}"#)
+    );
+    let provider = sent(&server, "POST", "/v1/identity/oidc/provider/vault-refs")
+        .await
+        .unwrap();
+    assert_eq!(provider["scopes_supported"], json!(["groups"]));
+    let order: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    let at = |what: &str| order.iter().position(|o| o == what).unwrap();
+    assert!(
+        at("GET /v1/identity/oidc/scope/groups")
+            < at("POST /v1/identity/oidc/assignment/vault-refs"),
+        "the scope is read before anything is written: {order:?}"
+    );
+    assert!(
+        at("POST /v1/identity/oidc/scope/groups")
+            < at("POST /v1/identity/oidc/provider/vault-refs"),
+        "the scope exists before the provider names it: {order:?}"
+    );
     let cfg = sent(&server, "POST", "/v1/auth/vault-refs-jwt/config")
         .await
         .unwrap();
@@ -180,6 +212,127 @@ async fn without_groups_every_entity_may_sign_in_and_broad_read_is_the_seed_poli
         sent(&server, "GET", "/v1/sys/mounts").await.is_none(),
         "no mount table needed"
     );
+    let role = sent(&server, "POST", "/v1/auth/vault-refs-jwt/role/vault-refs")
+        .await
+        .unwrap();
+    assert_eq!(
+        role["bound_claims"],
+        json!({}),
+        "no claim binding; an empty map lifts one an earlier run with --group wrote"
+    );
+    assert_eq!(role["bound_audiences"], json!(["cid"]));
+    let provider = sent(&server, "POST", "/v1/identity/oidc/provider/vault-refs")
+        .await
+        .unwrap();
+    assert_eq!(provider["scopes_supported"], json!([]));
+    assert!(
+        server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| !r.url.path().contains("/oidc/scope/")),
+        "no scope without --group"
+    );
+}
+
+/// With `--entity` beside `--group` the assignment lets in either, and a `groups` claim
+/// binding would refuse a named entity outside the groups: no scope, no claim binding.
+#[tokio::test]
+async fn groups_with_entities_are_not_bound_by_claim() {
+    let server = MockServer::start().await;
+    vault(&server, None).await;
+    answer(
+        &server,
+        "GET",
+        "/v1/identity/entity/name/alice",
+        200,
+        json!({"data": {"id": "eid-1", "name": "alice"}}),
+    )
+    .await;
+    let mut c = config(&server);
+    c.groups = vec!["devs".into()];
+    c.entities = vec!["alice".into()];
+    setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
+        .await
+        .unwrap();
+    let assignment = sent(&server, "POST", "/v1/identity/oidc/assignment/vault-refs")
+        .await
+        .unwrap();
+    assert_eq!(assignment["group_ids"], json!(["gid-1"]));
+    assert_eq!(assignment["entity_ids"], json!(["eid-1"]));
+    let role = sent(&server, "POST", "/v1/auth/vault-refs-jwt/role/vault-refs")
+        .await
+        .unwrap();
+    assert_eq!(role["bound_claims"], json!({}));
+    let provider = sent(&server, "POST", "/v1/identity/oidc/provider/vault-refs")
+        .await
+        .unwrap();
+    assert_eq!(provider["scopes_supported"], json!([]));
+    assert!(sent(&server, "GET", "/v1/identity/oidc/scope/groups")
+        .await
+        .is_none());
+}
+
+/// A `groups` scope that already yields the claim is kept as it is (not rewritten); one with
+/// another template belongs to someone else: refused before anything is written.
+#[tokio::test]
+async fn an_existing_groups_scope_is_kept_or_refused() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "GET",
+        "/v1/identity/oidc/scope/groups",
+        200,
+        json!({"data": {"template": "{\n \"groups\":{{identity.entity.groups.names}} }", "description": ""}}),
+    )
+    .await;
+    vault(&server, None).await;
+    let mut c = config(&server);
+    c.groups = vec!["devs".into()];
+    setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
+        .await
+        .unwrap();
+    assert!(
+        sent(&server, "POST", "/v1/identity/oidc/scope/groups")
+            .await
+            .is_none(),
+        "the scope already yields the claim"
+    );
+    let provider = sent(&server, "POST", "/v1/identity/oidc/provider/vault-refs")
+        .await
+        .unwrap();
+    assert_eq!(provider["scopes_supported"], json!(["groups"]));
+
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "GET",
+        "/v1/identity/oidc/scope/groups",
+        200,
+        json!({"data": {"template": "{\"groups\": {{identity.entity.groups.ids}}}"}}),
+    )
+    .await;
+    vault(&server, None).await;
+    let mut c = config(&server);
+    c.groups = vec!["devs".into()];
+    let e = setup::run(&c, Mode::Apply, &mut |_: &PlannedRequest| true)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{e}");
+    assert!(
+        e.message()
+            .contains("OIDC scope `groups` already exists with another template"),
+        "{e}"
+    );
+    let writes = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .count();
+    assert_eq!(writes, 0, "nothing written");
 }
 
 #[tokio::test]

@@ -119,6 +119,30 @@ async fn concurrent_fetches_share_one_sign_in() {
     assert_eq!(logins, 1);
 }
 
+/// The `groups` scope is asked for exactly when discovery lists it (the setup tool's `--group`
+/// puts it there); a discovery document without `scopes_supported`, or with other scopes
+/// only, gives the plain `openid` sign-in of older setups.
+#[tokio::test]
+async fn the_groups_scope_is_requested_when_discovery_lists_it() {
+    for (supported, asked) in [
+        (json!(["openid", "groups"]), "openid groups"),
+        (json!(["openid"]), "openid"),
+        (json!(["openid", "email", "Groups"]), "openid"),
+        (json!(null), "openid"),
+        (json!("groups"), "openid"),
+    ] {
+        let server = Arc::new(MockServer::start().await);
+        mount_oidc_scopes(&server, "", supported.clone()).await;
+        mount_login(&server, "s.t", 3600).await;
+        let p = builder(&server, "").build().unwrap();
+        let b = MockBrowser::new(server.clone(), "");
+        p.sign_in(b.as_ref())
+            .await
+            .unwrap_or_else(|e| panic!("{supported}: {e}"));
+        assert_eq!(*b.scopes.lock().unwrap(), [asked], "{supported}");
+    }
+}
+
 #[tokio::test]
 async fn a_bad_id_token_never_reaches_the_login() {
     let server = Arc::new(MockServer::start().await);

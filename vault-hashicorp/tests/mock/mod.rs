@@ -67,6 +67,11 @@ pub async fn mount_kv(server: &MockServer, mount: &str, version: &str) {
 
 /// Discovery and keys of the OIDC provider (namespace in the path, as Vault serves them).
 pub async fn mount_oidc(server: &MockServer, ns: &str) {
+    mount_oidc_scopes(server, ns, json!(["openid"])).await
+}
+
+/// [`mount_oidc`] with this `scopes_supported` in the discovery document.
+pub async fn mount_oidc_scopes(server: &MockServer, ns: &str, scopes_supported: Value) {
     let iss = issuer(server, ns);
     let prefix = Url::parse(&iss).unwrap().path().to_owned();
     Mock::given(method("GET"))
@@ -76,6 +81,7 @@ pub async fn mount_oidc(server: &MockServer, ns: &str) {
             "authorization_endpoint": format!("{}/ui/vault/identity/oidc/provider/vault-refs/authorize", server.uri()),
             "token_endpoint": format!("{iss}/token"),
             "jwks_uri": format!("{iss}/.well-known/keys"),
+            "scopes_supported": scopes_supported,
         })))
         .mount(server)
         .await;
@@ -114,6 +120,8 @@ pub struct MockBrowser {
     pub ns: String,
     pub opened: AtomicUsize,
     pub tweak: fn(&mut Value),
+    /// The `scope` parameter of each URL opened.
+    pub scopes: std::sync::Mutex<Vec<String>>,
 }
 
 impl MockBrowser {
@@ -123,6 +131,7 @@ impl MockBrowser {
             ns: ns.to_owned(),
             opened: AtomicUsize::new(0),
             tweak: |_| {},
+            scopes: std::sync::Mutex::new(Vec::new()),
         })
     }
     pub fn opened(&self) -> usize {
@@ -135,6 +144,10 @@ impl Interaction for MockBrowser {
     async fn open_url(&self, url: &Url) -> Result<(), Error> {
         self.opened.fetch_add(1, Ordering::SeqCst);
         let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+        self.scopes
+            .lock()
+            .unwrap()
+            .push(q.get("scope").cloned().unwrap_or_default());
         let iss = issuer(&self.server, &self.ns);
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut claims = json!({
