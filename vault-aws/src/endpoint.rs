@@ -141,7 +141,10 @@ pub fn check_endpoint_url(text: &str) -> Result<Url, Error> {
     let bad = |why: &str| {
         Error::new(
             ErrorKind::InvalidConfig,
-            format!("endpoint `{text}`: {why}"),
+            format!(
+                "endpoint `{}`: {why}",
+                vault_core::url_text::for_message(text)
+            ),
         )
         .with_provider(PROVIDER_ID)
     };

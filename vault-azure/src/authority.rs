@@ -30,18 +30,20 @@ impl Authority {
     /// Validates `base` (https, or http on a loopback host; no query, fragment or user) and
     /// `tenant` (letters, digits, `.`, `-`).
     pub fn new(base: &str, tenant: &str) -> Result<Self, String> {
-        let url =
-            Url::parse(base.trim()).map_err(|e| format!("authority `{base}` is not a URL: {e}"))?;
+        // Quoted without any user name, password or query it may carry.
+        let shown = vault_core::url_text::for_message(base);
+        let url = Url::parse(base.trim())
+            .map_err(|e| format!("authority `{shown}` is not a URL: {e}"))?;
         let host = url
             .host_str()
-            .ok_or_else(|| format!("authority `{base}` has no host"))?
+            .ok_or_else(|| format!("authority `{shown}` has no host"))?
             .to_ascii_lowercase();
         match url.scheme() {
             "https" => {}
             "http" if is_loopback_host(&host) => {}
             "http" => {
                 return Err(format!(
-                    "authority `{base}` uses plain http: only loopback hosts may (tests)"
+                    "authority `{shown}` uses plain http: only loopback hosts may (tests)"
                 ))
             }
             other => return Err(format!("authority scheme `{other}` is not https")),
@@ -51,7 +53,7 @@ impl Authority {
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(format!(
-                "authority `{base}` must not have a query or fragment"
+                "authority `{shown}` must not have a query or fragment"
             ));
         }
         let tenant = tenant.trim();

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
+use vault_core::url_text::for_message;
 use vault_core::{Clock, Error, ErrorKind, ProviderId, SessionStore, SystemClock};
 
 use crate::authority::{Authority, DEFAULT_AUTHORITY, DEFAULT_TENANT};
@@ -316,7 +317,7 @@ impl AzureProviderBuilder {
         let redirect_uri = Url::parse(&self.redirect_uri).map_err(|e| {
             invalid(format!(
                 "redirect_uri `{}` is not a URL: {e}",
-                self.redirect_uri
+                for_message(&self.redirect_uri)
             ))
         })?;
         // The same rule the listener applies when it binds, checked here so that a bad
@@ -325,8 +326,8 @@ impl AzureProviderBuilder {
             .map_err(|e| invalid(e.message()))?;
         let resource = match &self.resource {
             Some(r) => {
-                let u =
-                    Url::parse(r).map_err(|_| invalid(format!("resource `{r}` is not a URL")))?;
+                let u = Url::parse(r)
+                    .map_err(|_| invalid(format!("resource `{}` is not a URL", for_message(r))))?;
                 if u.scheme() != "https" {
                     return Err(invalid(format!("resource `{r}` must be https")));
                 }
@@ -377,7 +378,10 @@ impl AzureProviderBuilder {
                         .ok()
                         .filter(|u| matches!(u.scheme(), "http" | "https"))
                         .ok_or_else(|| {
-                            invalid(format!("IDENTITY_ENDPOINT `{e}` is not an http(s) URL"))
+                            invalid(format!(
+                                "IDENTITY_ENDPOINT `{}` is not an http(s) URL",
+                                for_message(e)
+                            ))
                         })?,
                     header: header.clone(),
                 },
@@ -394,7 +398,8 @@ impl AzureProviderBuilder {
                             })
                             .ok_or_else(|| {
                                 invalid(format!(
-                                    "the managed identity endpoint `{base}` is not an http(s) URL"
+                                    "the managed identity endpoint `{}` is not an http(s) URL",
+                                    for_message(base)
                                 ))
                             })?,
                     )

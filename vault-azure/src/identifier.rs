@@ -67,7 +67,7 @@ pub struct SecretIdentifier {
 impl SecretIdentifier {
     /// Parses and validates `text`, allowing the cloud vault hosts and `extra_hosts`.
     pub fn parse(text: &str, extra_hosts: &[VaultHost]) -> Result<Self, IdentifierError> {
-        let shown = shorten(text.trim());
+        let shown = vault_core::url_text::for_message(text);
         let url = Url::parse(text.trim()).map_err(|_| IdentifierError::NotAUrl(shown.clone()))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(IdentifierError::UserInfo);

@@ -36,6 +36,9 @@ mod credential;
 mod device_code;
 pub mod error_body;
 mod factory;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host_policy;
 mod id_token;
 pub mod identifier;

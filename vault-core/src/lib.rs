@@ -63,6 +63,7 @@ pub mod template;
 pub mod testing;
 #[cfg(feature = "tower")]
 pub mod tower;
+pub mod url_text;
 pub mod vault;
 
 pub use blocking::BlockingResolver;

@@ -121,7 +121,8 @@ fn invalid_uri(uri: &Url) -> Error {
     Error::new(
         ErrorKind::InvalidConfig,
         format!(
-            "redirect_uri `{uri}` must be http://127.0.0.1:<port>/<path> (or [::1], localhost) without user, query or fragment: the sign-in response is received on this machine"
+            "redirect_uri `{}` must be http://127.0.0.1:<port>/<path> (or [::1], localhost) without user, query or fragment: the sign-in response is received on this machine",
+            crate::url_text::for_message(uri.as_str())
         ),
     )
 }

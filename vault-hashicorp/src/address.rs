@@ -8,6 +8,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use url::Url;
+use vault_core::url_text::for_message;
 
 use crate::namespace::{Namespace, NamespaceError};
 
@@ -51,8 +52,8 @@ pub(crate) fn check_scheme(url: &Url, text: &str) -> Result<(), AddressError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback_host(url) => Ok(()),
-        "http" => Err(AddressError::InsecureHttp(text.to_owned())),
-        _ => Err(AddressError::Scheme(text.to_owned())),
+        "http" => Err(AddressError::InsecureHttp(for_message(text))),
+        _ => Err(AddressError::Scheme(for_message(text))),
     }
 }
 
@@ -68,14 +69,14 @@ impl VaultAddress {
     /// Parses `https://vault.example.com:8200` (a trailing slash is dropped).
     pub fn parse(text: &str) -> Result<Self, AddressError> {
         let url = Url::parse(text.trim())
-            .map_err(|e| AddressError::NotAUrl(text.to_owned(), e.to_string()))?;
+            .map_err(|e| AddressError::NotAUrl(for_message(text), e.to_string()))?;
         check_scheme(&url, text)?;
         if !url.username().is_empty()
             || url.password().is_some()
             || url.query().is_some()
             || url.fragment().is_some()
         {
-            return Err(AddressError::Extra(text.to_owned()));
+            return Err(AddressError::Extra(for_message(text)));
         }
         Ok(Self::from_url_prefix(&url, url.path()))
     }
@@ -134,16 +135,16 @@ impl ProviderUrl {
     pub fn parse(text: &str) -> Result<Self, AddressError> {
         let trimmed = text.trim();
         let url = Url::parse(trimmed)
-            .map_err(|e| AddressError::NotAUrl(text.to_owned(), e.to_string()))?;
+            .map_err(|e| AddressError::NotAUrl(for_message(text), e.to_string()))?;
         check_scheme(&url, text)?;
         if !url.username().is_empty()
             || url.password().is_some()
             || url.query().is_some()
             || url.fragment().is_some()
         {
-            return Err(AddressError::Extra(text.to_owned()));
+            return Err(AddressError::Extra(for_message(text)));
         }
-        let bad = || AddressError::NotAProviderUrl(text.to_owned());
+        let bad = || AddressError::NotAProviderUrl(for_message(text));
         let path = url.path().trim_end_matches('/');
         let v1 = path.find("/v1/").ok_or_else(bad)?;
         let (prefix, rest) = (&path[..v1], &path[v1 + 4..]);
@@ -159,7 +160,7 @@ impl ProviderUrl {
             return Err(bad());
         }
         let namespace =
-            Namespace::parse(ns_text).map_err(|e| AddressError::Namespace(text.to_owned(), e))?;
+            Namespace::parse(ns_text).map_err(|e| AddressError::Namespace(for_message(text), e))?;
         let address = VaultAddress::from_url_prefix(&url, prefix);
         let issuer = format!("{}/v1/{}{}{}", address.as_str(), ns_text, marker, name);
         Ok(ProviderUrl {

@@ -37,6 +37,9 @@ pub mod cli_token;
 mod credential;
 pub mod defaults;
 mod factory;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "testing")]
 pub mod headless;
 mod http;

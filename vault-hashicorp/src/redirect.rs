@@ -41,13 +41,20 @@ pub struct LoopbackUri {
 impl LoopbackUri {
     /// Parses `http://127.0.0.1:10545/`.
     pub fn parse(text: &str) -> Result<Self, RedirectError> {
-        let url = Url::parse(text.trim()).map_err(|_| RedirectError::NotAUrl(text.to_owned()))?;
+        let url = Url::parse(text.trim())
+            .map_err(|_| RedirectError::NotAUrl(vault_core::url_text::for_message(text)))?;
         let ip = match url.host() {
             Some(url::Host::Ipv4(ip)) if ip.is_loopback() && url.scheme() == "http" => ip,
-            _ => return Err(RedirectError::NotLoopback(text.to_owned())),
+            _ => {
+                return Err(RedirectError::NotLoopback(
+                    vault_core::url_text::for_message(text),
+                ))
+            }
         };
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(RedirectError::Extra(text.to_owned()));
+            return Err(RedirectError::Extra(vault_core::url_text::for_message(
+                text,
+            )));
         }
         Ok(LoopbackUri {
             ip,

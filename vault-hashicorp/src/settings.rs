@@ -471,7 +471,9 @@ impl RawSettings {
                     .ok()
                     .filter(|u| vault_core::loopback::check_redirect_uri(u).is_ok())
                     .ok_or_else(|| {
-                        SettingsError::Redirect(RedirectError::NotLoopback(text.to_owned()))
+                        SettingsError::Redirect(RedirectError::NotLoopback(
+                            vault_core::url_text::for_message(text),
+                        ))
                     })?;
                 AuthSettings::Oidc {
                     mount: mount("oidc")?,
