@@ -161,7 +161,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         url::Url::parse(u)
             .ok()
             .filter(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some())
-            .ok_or(format!("--url `{u}` is not an http(s) URL"))?;
+            .ok_or(format!(
+                "--url `{}` is not an http(s) URL",
+                vault_core::url_text::for_message(u)
+            ))?;
     }
     Ok(Args {
         config_given: config.is_some(),

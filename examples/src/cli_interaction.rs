@@ -56,17 +56,18 @@ impl Interaction for CliInteraction {
     }
 
     async fn show_device_code(&self, code: &DeviceCode) -> Result<(), Error> {
-        match &code.message {
-            // The provider's text goes to a terminal: no control characters (escape sequences).
-            Some(m) => eprintln!(
-                "{}",
-                m.chars().filter(|c| !c.is_control()).collect::<String>()
-            ),
-            None => eprintln!(
-                "To sign in, open {} and enter the code {}",
-                code.verification_uri, code.user_code
-            ),
+        // The provider's text goes to a terminal: no control characters (escape sequences).
+        let clean = |t: &str| t.chars().filter(|c| !c.is_control()).collect::<String>();
+        // The provider's own words first (Entra's repeat the URL and code, AWS IAM Identity
+        // Center's do not), then always the URL and the code themselves.
+        if let Some(m) = &code.message {
+            eprintln!("{}", clean(m));
         }
+        eprintln!(
+            "To sign in, open {} and enter the code {}",
+            code.verification_uri,
+            clean(&code.user_code)
+        );
         eprintln!("waiting for the code to be entered (Ctrl-C cancels)");
         Ok(())
     }

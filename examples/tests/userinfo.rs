@@ -19,6 +19,10 @@ fn shapes(host: &str) -> Vec<String> {
         format!("https://alice:{PW}@[{host}"),
         format!("https://alice:{PW}/x@{host}"),
         format!("https://{host}/?token={PW}"),
+        format!("https://alice:pa#{PW}@{host}"),
+        format!("https://alice:pa?{PW}@{host}"),
+        format!("alice:{PW}@{host}?u=https://x"),
+        format!("https://{host}/?u=a@b&token={PW}"),
     ]
 }
 
@@ -68,6 +72,16 @@ fn cases() -> Vec<(
             "aws-endpoint",
             "[integrations.aws]\nendpoint_url = \"URL\"\n\n[secrets.s.aws]\nsecret_arn = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-AbCdEf\"\n",
             vec![("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "k")],
+        ),
+        (
+            "azure-vault-hosts",
+            "[integrations.azure]\ntenant = \"contoso.com\"\nclient_id = \"c\"\nvault_hosts = [\"URL\"]\n\n[secrets.s.azure]\nidentifier = \"https://v1.vault.azure.net/secrets/s\"\n",
+            vec![],
+        ),
+        (
+            "allowed-domains",
+            "[secrets.s]\nvalue = \"v\"\nallowed_domains = [\"URL\"]\n",
+            vec![],
         ),
         (
             "aws-endpoint-variable",
@@ -122,5 +136,23 @@ fn a_password_in_an_endpoint_url_never_reaches_an_error() {
             }
         }
     }
-    assert_eq!(checked, 9 * 6 * 2);
+    assert_eq!(checked, 11 * 10 * 2);
+}
+
+#[test]
+fn a_password_in_a_request_url_never_reaches_an_error() {
+    let path = config("userinfo-resolve", "[secrets.s]\nvalue = \"v\"\n");
+    let cfg = path.to_str().unwrap();
+    for url in shapes("example.com") {
+        let out = run(
+            "vaultctl",
+            &["--config", cfg, "resolve", "{{vault:s}}", "--url", &url],
+            &[],
+        );
+        let (o, e) = texts(&out);
+        assert!(
+            !o.contains(PW) && !e.contains(PW),
+            "{url} echoed the password:\n{o}\n{e}"
+        );
+    }
 }

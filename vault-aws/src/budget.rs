@@ -8,9 +8,14 @@
 //!
 //! Time spent waiting for a person is not network time and is not counted: typing an MFA
 //! code, approving an SSO device code, a `credential_process` that may prompt, and waiting
-//! for another task's sign-in (which may be any of those). Each such wait is bounded on its
-//! own by the sign-in timeout ([`DEFAULT_SIGN_IN_TIMEOUT`]), and none of them holds a lock on
-//! the session's state (sign-out and `status` never wait behind them).
+//! for another task's sign-in (which may be any of those, or only network calls: a waiting
+//! fetch does not know). Each such wait has a limit of its own: the MFA prompt and the wait
+//! for another sign-in the sign-in timeout ([`DEFAULT_SIGN_IN_TIMEOUT`]); the SSO approval
+//! the device code's lifetime (at most 10 minutes); a `credential_process` its 60 s. None of
+//! them holds a lock on the session's state (sign-out and `status` never wait behind them).
+//!
+//! When the budget runs out during a sign-in, that sign-in fails with the timeout and the
+//! fetches waiting for it receive the same error (they do not each start another).
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -50,7 +55,7 @@ impl Budget {
         Budget {
             limit,
             state: Mutex::new(State {
-                deadline: Instant::now() + limit,
+                deadline: later(Instant::now(), limit),
                 paused: 0,
                 paused_since: None,
             }),
@@ -63,14 +68,18 @@ impl Budget {
     }
 
     /// Runs `op` within the budget: its result, or a timeout error once the budget is spent.
+    ///
+    /// `op` is polled first: an inner `run` on the same budget (the sign-in inside a fetch)
+    /// sees the end of the budget before the outer one and reports it as its own failure.
     pub async fn run<T>(&self, op: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
         tokio::select! {
+            biased;
             r = op => r,
             () = self.spent() => Err(Error::new(
                 ErrorKind::Timeout,
                 format!(
-                    "AWS did not answer within the fetch's {} s (its calls, retries and sign-in \
-                     calls together)",
+                    "AWS did not answer within {} s (the calls, retries and sign-in calls of \
+                     one fetch or sign-in together)",
                     self.limit.as_secs_f64()
                 ),
             )
@@ -111,6 +120,12 @@ impl Budget {
     }
 }
 
+/// `at + by`, saturating far in the future instead of overflowing (a limit of years).
+fn later(at: Instant, by: Duration) -> Instant {
+    at.checked_add(by)
+        .unwrap_or_else(|| at + Duration::from_secs(100 * 365 * 86_400))
+}
+
 /// One wait for a person; the time it took is added to the deadline when the last such wait
 /// ends (also when it is cancelled).
 struct Pause<'a>(&'a Budget);
@@ -133,8 +148,9 @@ impl Drop for Pause<'_> {
         let mut s = self.0.lock();
         s.paused -= 1;
         if s.paused == 0 {
-            if let Some(since) = s.paused_since.take() {
-                s.deadline += since.elapsed();
+            // A pause that began after the budget ran out gives nothing back.
+            if let Some(since) = s.paused_since.take().filter(|t| *t < s.deadline) {
+                s.deadline = later(s.deadline, since.elapsed());
             }
         }
         drop(s);

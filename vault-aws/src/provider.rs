@@ -212,8 +212,9 @@ impl AwsProviderBuilder {
         self
     }
 
-    /// The limit of one wait for a person (an MFA code, an SSO device-code approval) or for
-    /// another task's sign-in (default [`DEFAULT_SIGN_IN_TIMEOUT`], 5 minutes).
+    /// The limit of one wait for an MFA code or for another task's sign-in (default
+    /// [`DEFAULT_SIGN_IN_TIMEOUT`], 5 minutes). An SSO approval is bounded by its device
+    /// code's lifetime (at most 10 minutes), a `credential_process` by its 60 s.
     pub fn sign_in_timeout(mut self, timeout: Duration) -> Self {
         self.sign_in_timeout = timeout;
         self
@@ -247,6 +248,13 @@ impl AwsProviderBuilder {
             .with_provider(PROVIDER_ID));
         }
         self.endpoints.check()?;
+        if self.fetch_timeout.is_zero() || self.sign_in_timeout.is_zero() {
+            return Err(Error::new(
+                ErrorKind::InvalidConfig,
+                "the fetch and sign-in timeouts must be longer than zero",
+            )
+            .with_provider(PROVIDER_ID));
+        }
         let client = match self.client {
             Some(c) => c,
             None => Transport::default_client()?,

@@ -49,8 +49,10 @@ struct State {
     slot: Slot,
     /// Bumped by every sign-out: a sign-in that started before it must not revive the session.
     epoch: u64,
-    /// Counts sign-in attempts, so that waiters learn whether one ran while they waited.
-    attempt: u64,
+    /// Counts sign-in attempts ended, so that a waiter learns whether one ended while it
+    /// waited (also one that had already begun when it came).
+    finished: u64,
+    /// The last ended attempt's failure, by its `finished` count.
     last_failure: Option<(u64, Error)>,
 }
 
@@ -73,7 +75,7 @@ impl SessionManager {
             state: Mutex::new(State {
                 slot: Slot::Fresh,
                 epoch: 0,
-                attempt: 0,
+                finished: 0,
                 last_failure: None,
             }),
             gate: tokio::sync::Mutex::new(()),
@@ -120,26 +122,27 @@ impl SessionManager {
             let mut st = self.lock();
             match Self::current(&mut st, now)? {
                 Some(s) => return Ok(s),
-                None => st.attempt,
+                None => st.finished,
             }
         };
         let _gate = self.enter(waits).await?;
-        let attempt = {
+        let epoch = {
             let mut st = self.lock();
             if let Some(s) = Self::current(&mut st, now)? {
                 return Ok(s);
             }
-            if st.attempt != seen {
-                if let Some((a, e)) = &st.last_failure {
-                    if *a == st.attempt {
+            // A sign-in ended while this caller waited (maybe begun before it came): its
+            // failure is this caller's too, rather than a sign-in of its own.
+            if st.finished != seen {
+                if let Some((f, e)) = &st.last_failure {
+                    if *f == st.finished {
                         return Err(e.clone());
                     }
                 }
             }
-            st.attempt += 1;
-            (st.attempt, st.epoch)
+            st.epoch
         };
-        self.finish(attempt, establish().await)
+        self.finish(epoch, Self::within(waits, establish()).await)
     }
 
     /// Signs in again whatever the state, replacing the session.
@@ -153,12 +156,21 @@ impl SessionManager {
         Fut: Future<Output = Result<Session, Error>>,
     {
         let _gate = self.enter(waits).await?;
-        let attempt = {
-            let mut st = self.lock();
-            st.attempt += 1;
-            (st.attempt, st.epoch)
-        };
-        self.finish(attempt, establish().await)
+        let epoch = self.lock().epoch;
+        self.finish(epoch, Self::within(waits, establish()).await)
+    }
+
+    /// Runs a sign-in within the fetch's budget, so that running out of it is this attempt's
+    /// recorded failure (shared with the fetches waiting at the gate) rather than a dropped
+    /// future that leaves each of them to start a sign-in of its own.
+    async fn within<Fut>(waits: Option<GateWait<'_>>, establish: Fut) -> Result<Session, Error>
+    where
+        Fut: Future<Output = Result<Session, Error>>,
+    {
+        match waits {
+            Some(w) => w.budget.run(establish).await,
+            None => establish.await,
+        }
     }
 
     /// Takes the single-flight gate. Waiting for it is waiting for another task's sign-in,
@@ -179,12 +191,9 @@ impl SessionManager {
         }
     }
 
-    fn finish(
-        &self,
-        (attempt, epoch): (u64, u64),
-        result: Result<Session, Error>,
-    ) -> Result<Arc<Session>, Error> {
+    fn finish(&self, epoch: u64, result: Result<Session, Error>) -> Result<Arc<Session>, Error> {
         let mut st = self.lock();
+        st.finished += 1;
         if st.epoch != epoch {
             // Signed out while this sign-in ran: the sign-out wins.
             return Err(Error::new(
@@ -201,7 +210,7 @@ impl SessionManager {
                 Ok(s)
             }
             Err(e) => {
-                st.last_failure = Some((attempt, e.clone()));
+                st.last_failure = Some((st.finished, e.clone()));
                 Err(e)
             }
         }
@@ -361,6 +370,52 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1, "renewed silently");
+    }
+
+    #[tokio::test]
+    async fn callers_arriving_during_a_failing_sign_in_share_its_failure() {
+        let m = Arc::new(SessionManager::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let (m1, c1, r1) = (m.clone(), calls.clone(), release.clone());
+        let first = tokio::spawn(async move {
+            m1.get_or_sign_in(t0(), None, || async move {
+                c1.fetch_add(1, Ordering::SeqCst);
+                r1.notified().await;
+                Err::<Session, _>(Error::new(ErrorKind::Timeout, "no answer"))
+            })
+            .await
+        });
+        // the first sign-in has begun before the others come
+        while calls.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let later: Vec<_> = (0..3)
+            .map(|_| {
+                let (m, calls) = (m.clone(), calls.clone());
+                tokio::spawn(async move {
+                    m.get_or_sign_in(t0(), None, || async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        Ok(session(None))
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        release.notify_one();
+        assert_eq!(first.await.unwrap().unwrap_err().kind(), ErrorKind::Timeout);
+        for t in later {
+            assert_eq!(t.await.unwrap().unwrap_err().kind(), ErrorKind::Timeout);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one sign-in for all four");
+        // a caller coming after the failure tries again
+        assert!(m
+            .get_or_sign_in(t0(), None, || async { Ok(session(None)) })
+            .await
+            .is_ok());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@
 //! mfa_serial = "arn:aws:iam::123456789012:mfa/alice"  # optional; else discovered
 //! discover_mfa = true                       # optional; false: never ask for an MFA code
 //! fetch_timeout_seconds = 30                # optional: a whole fetch, retries and sign-in calls included
-//! sign_in_timeout_seconds = 300             # optional: one wait for a person (MFA code, SSO approval)
+//! sign_in_timeout_seconds = 300             # optional: one wait for an MFA code or another sign-in
 //! ```
 //!
 //! Credentials: naming `credentials_file` or `profile` reads the shared files only (a profile
@@ -61,6 +61,9 @@ pub struct AwsSettings {
     /// The limit of one wait for a person in seconds (default 300).
     pub sign_in_timeout_seconds: Option<u64>,
 }
+
+/// The largest `*_timeout_seconds` taken: a day.
+const MAX_TIMEOUT_SECONDS: u64 = 86_400;
 
 /// The variables a provider reads later (at sign-in), copied when it is built: the provider
 /// outlives the borrowed environment it was built from.
@@ -185,8 +188,10 @@ impl AwsSettings {
             ("fetch_timeout_seconds", self.fetch_timeout_seconds),
             ("sign_in_timeout_seconds", self.sign_in_timeout_seconds),
         ] {
-            if value == Some(0) {
-                return Err(settings.error(format!("`{key}` must be at least 1")));
+            if matches!(value, Some(v) if v == 0 || v > MAX_TIMEOUT_SECONDS) {
+                return Err(settings.error(format!(
+                    "`{key}` must be between 1 and {MAX_TIMEOUT_SECONDS} (a day)"
+                )));
             }
         }
         if let Some(s) = self.fetch_timeout_seconds {
@@ -375,10 +380,17 @@ mod tests {
             &MapEnv::new()
         )
         .is_ok());
-        let e = err(from_settings(
-            &settings("fetch_timeout_seconds = 0"),
-            &MapEnv::new(),
-        ));
-        assert!(e.to_string().contains("fetch_timeout_seconds"), "{e}");
+        for bad in [
+            "fetch_timeout_seconds = 0",
+            "fetch_timeout_seconds = 9223372036854775807",
+            "sign_in_timeout_seconds = 86401",
+        ] {
+            let e = err(from_settings(&settings(bad), &MapEnv::new()));
+            assert!(
+                e.to_string()
+                    .contains("_timeout_seconds` must be between 1 and"),
+                "{e}"
+            );
+        }
     }
 }

@@ -59,7 +59,8 @@ async fn mount(server: &MockServer, body: &str, answer: ResponseTemplate) {
 #[tokio::test]
 async fn calls_each_within_their_deadline_but_over_the_budget_end_at_the_budget() {
     let server = MockServer::start().await;
-    let slow = Duration::from_millis(1500);
+    // two calls of 3 s each, each well within its 10 s deadline: 6 s without a budget
+    let slow = Duration::from_secs(3);
     mount(
         &server,
         "Action=AssumeRole",
@@ -72,7 +73,10 @@ async fn calls_each_within_their_deadline_but_over_the_budget_end_at_the_budget(
         .respond_with(value("late").set_delay(slow))
         .mount(&server)
         .await;
-    let p = builder(&server).build().unwrap();
+    let p = builder(&server)
+        .fetch_timeout(Duration::from_secs(4))
+        .build()
+        .unwrap();
     let started = Instant::now();
     let e = p
         .fetch(&link(ARN).with("role_arn", ROLE), &NoInteraction)
@@ -80,14 +84,14 @@ async fn calls_each_within_their_deadline_but_over_the_budget_end_at_the_budget(
         .unwrap_err();
     let took = started.elapsed();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert!(e.message().contains("2 s"), "{e}");
+    assert!(e.message().contains("within 4 s"), "{e}");
     assert!(
-        took >= Duration::from_millis(1900) && took < Duration::from_millis(2900),
+        took >= Duration::from_millis(3900) && took < Duration::from_millis(5800),
         "{took:?}"
     );
     // and with a budget that fits both calls, the same fetch succeeds
     let p = builder(&server)
-        .fetch_timeout(Duration::from_secs(8))
+        .fetch_timeout(Duration::from_secs(20))
         .build()
         .unwrap();
     let v = p
@@ -95,6 +99,34 @@ async fn calls_each_within_their_deadline_but_over_the_budget_end_at_the_budget(
         .await
         .unwrap();
     assert_eq!(v.expose_secret(), "late");
+}
+
+#[tokio::test]
+async fn a_sign_in_cut_by_the_budget_fails_once_for_every_fetch_waiting_on_it() {
+    let server = MockServer::start().await;
+    // MFA discovery's first call never answers (within its 10 s deadline)
+    Mock::given(body_string_contains("Action=GetCallerIdentity"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = builder(&server).mfa(Mfa::Discover).build().unwrap();
+    let l = link(ARN);
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(
+        p.fetch(&l, &NoInteraction),
+        p.fetch(&l, &NoInteraction),
+        p.fetch(&l, &NoInteraction)
+    );
+    let took = started.elapsed();
+    for r in [a, b, c] {
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+        assert!(e.message().contains("within 2 s"), "{e}");
+    }
+    // one sign-in attempt, not one per waiting fetch (3 × 2 s)
+    assert!(took < Duration::from_millis(3800), "{took:?}");
+    server.verify().await;
 }
 
 /// A person who takes `typing` to enter the code.

@@ -329,7 +329,10 @@ impl AzureProviderBuilder {
                 let u = Url::parse(r)
                     .map_err(|_| invalid(format!("resource `{}` is not a URL", for_message(r))))?;
                 if u.scheme() != "https" {
-                    return Err(invalid(format!("resource `{r}` must be https")));
+                    return Err(invalid(format!(
+                        "resource `{}` must be https",
+                        for_message(r)
+                    )));
                 }
                 r.trim_end_matches('/').to_owned()
             }

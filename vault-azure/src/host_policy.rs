@@ -21,25 +21,27 @@ impl VaultHost {
     /// `[::1]:8443`). No scheme, path, user name or wildcard.
     pub fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
+        // Quoted in errors without any user info, query or fragment it may carry.
+        let shown = vault_core::url_text::for_message(t);
         if t.is_empty() {
             return Err("an empty vault host".into());
         }
         if t.contains("://") || t.contains(['/', '@', '?', '#', '*', ' ']) {
             return Err(format!(
-                "vault host `{t}` must be `host` or `host:port`, without scheme, path, user or wildcard"
+                "vault host `{shown}` must be `host` or `host:port`, without scheme, path, user or wildcard"
             ));
         }
         let url = Url::parse(&format!("https://{t}"))
-            .map_err(|e| format!("vault host `{t}` is not a host name: {e}"))?;
+            .map_err(|e| format!("vault host `{shown}` is not a host name: {e}"))?;
         let host = url
             .host_str()
-            .ok_or_else(|| format!("vault host `{t}` has no host"))?
+            .ok_or_else(|| format!("vault host `{shown}` has no host"))?
             .to_ascii_lowercase();
         // `Url` drops an explicit :443 for https; keep the port as written.
         let port = match t.rsplit_once(':') {
             Some((_, p)) if !t.ends_with(']') => Some(
                 p.parse::<u16>()
-                    .map_err(|_| format!("vault host `{t}` has a bad port"))?,
+                    .map_err(|_| format!("vault host `{shown}` has a bad port"))?,
             ),
             _ => None,
         };

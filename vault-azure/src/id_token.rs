@@ -67,6 +67,8 @@ struct Claims {
     exp: Option<serde_json::Number>,
     #[serde(default)]
     tid: Option<String>,
+    #[serde(default)]
+    azp: Option<String>,
 }
 
 /// What the ID token of one sign-in must match.
@@ -198,6 +200,21 @@ pub(crate) fn check_id_token(id_token: &str, expected: &Expected<'_>) -> Result<
     if !for_us {
         return Err(refused("was issued to another application"));
     }
+    // OIDC Core §3.1.3.7: with other audiences beside us, the token must have been issued to
+    // us (`azp`); an `azp` naming another application is refused in any case.
+    let others =
+        matches!(&claims.aud, Some(Audience::Many(a)) if a.iter().any(|a| a != expected.client_id));
+    match claims.azp.as_deref() {
+        Some(azp) if azp != expected.client_id => {
+            return Err(refused("was issued to another application (azp)"))
+        }
+        None if others => {
+            return Err(refused(
+                "names several audiences and no authorized party (azp)",
+            ))
+        }
+        _ => {}
+    }
     // NumericDate may be fractional or out of range: `as` saturates, never panics.
     let exp = claims
         .exp
@@ -313,7 +330,13 @@ mod tests {
     fn nonce_and_audience_must_match() {
         let a = authority(GUID);
         assert!(check(claims(json!({})), "n1", "app", &a).is_ok());
-        assert!(check(claims(json!({"aud": ["x", "app"]})), "n1", "app", &a).is_ok());
+        // several audiences: only when issued to us (azp)
+        let many = |azp: serde_json::Value| claims(json!({"aud": ["x", "app"], "azp": azp}));
+        assert!(check(many(json!("app")), "n1", "app", &a).is_ok());
+        let e = check(many(json!(null)), "n1", "app", &a).unwrap_err();
+        assert!(e.message().contains("azp"), "{e}");
+        assert!(check(many(json!("app")), "n1", "x", &a).is_err());
+        assert!(check(claims(json!({"aud": ["app"]})), "n1", "app", &a).is_ok());
         let e = check(claims(json!({})), "n2", "app", &a).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::AuthFailed);
         assert!(e.message().contains("nonce"));

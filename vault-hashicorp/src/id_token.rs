@@ -28,6 +28,13 @@ pub(crate) struct IdClaims {
     pub sub: String,
     exp: i64,
     nonce: Option<String>,
+    /// One string (OIDC Core §2): jsonwebtoken's issuer check would also take an array
+    /// holding ours among others.
+    iss: String,
+    /// One string or an array (jsonwebtoken checks that ours is in it).
+    aud: serde_json::Value,
+    /// The authorized party: must be us when present, and present when `aud` names others.
+    azp: Option<String>,
 }
 
 fn err(message: impl Into<String>) -> Error {
@@ -94,6 +101,26 @@ pub(crate) fn validate(
         })
     })?;
     let claims = data.claims;
+    if claims.iss != issuer {
+        return Err(err(format!("issuer is not `{issuer}`")));
+    }
+    // OIDC Core §3.1.3.7: with other audiences beside us, the token must have been issued to
+    // us (`azp`); an `azp` naming another client is refused in any case.
+    let others = claims
+        .aud
+        .as_array()
+        .is_some_and(|a| a.iter().any(|a| a.as_str() != Some(client_id)));
+    match claims.azp.as_deref() {
+        Some(azp) if azp != client_id => {
+            return Err(err(format!(
+                "issued to another client (azp is not `{client_id}`)"
+            )))
+        }
+        None if others => {
+            return Err(err("several audiences and no authorized party (azp)"));
+        }
+        _ => {}
+    }
     if claims.exp.saturating_add(LEEWAY) <= now.unix_timestamp() {
         return Err(err("expired"));
     }
@@ -142,6 +169,28 @@ mod tests {
     #[test]
     fn accepts_a_good_token() {
         assert_eq!(check(&sign(claims(), "k1")).unwrap().sub, "entity-1");
+    }
+
+    #[test]
+    fn issuer_and_audience_arrays_need_more_than_one_match() {
+        // jsonwebtoken takes an `iss` array holding ours: one string is required here
+        let mut c = claims();
+        c["iss"] = json!([ISS, "http://evil/"]);
+        assert!(check(&sign(c, "k1")).is_err());
+        // several audiences: only with `azp` = us
+        let mut c = claims();
+        c["aud"] = json!(["cid", "other"]);
+        let e = check(&sign(c.clone(), "k1")).unwrap_err();
+        assert!(e.message().contains("azp"), "{e}");
+        c["azp"] = json!("other");
+        let e = check(&sign(c.clone(), "k1")).unwrap_err();
+        assert!(e.message().contains("another client"), "{e}");
+        c["azp"] = json!("cid");
+        assert!(check(&sign(c, "k1")).is_ok());
+        // one audience in an array is still one audience
+        let mut c = claims();
+        c["aud"] = json!(["cid"]);
+        assert!(check(&sign(c, "k1")).is_ok());
     }
 
     #[test]
