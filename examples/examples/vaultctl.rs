@@ -28,6 +28,11 @@
 //! stderr naming the secret, the provider and the reason; 2 for bad usage, a bad config file,
 //! or a secret whose link its provider refuses (the file's other secrets keep working).
 //! `check` exits 1 when a secret that is turned on does not resolve.
+//!
+//! Built by default with the `azure`, `hashicorp` and `aws` providers. `--features pkcs12`
+//! adds PKCS#12 (`.pfx`/`.p12`) certificates for Azure's `certificate` flow (PEM without it),
+//! `--features gcp` the Google Cloud example provider (`vault_examples::gcp`); a config that
+//! needs one of them in a build without it is refused with a line naming the feature.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -483,7 +488,7 @@ fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
             "{p}: {}",
             match &state {
                 Some(s) => state_text(s),
-                None if !is_built(p) => "not built into this program".to_owned(),
+                None if !is_built(p) => format!("not built into this program (--features {p})"),
                 None => "not configured".to_owned(),
             }
         );
