@@ -47,7 +47,7 @@ use vault_core::{
     AllowedDomains, Config, Error, ErrorKind, FileStore, Mode, Outcome, PersistentValues,
     ProviderId, Resolver, SessionState,
 };
-use vault_examples::providers::{is_built, why_unavailable};
+use vault_examples::providers::{is_built, is_used, why_unavailable};
 use vault_examples::{build_resolver_with, local_store, CliInteraction, Wiring, KNOWN_PROVIDERS};
 
 const USAGE: &str = "usage: vaultctl [--config FILE] [--no-browser] [--json] COMMAND
@@ -456,6 +456,7 @@ async fn details(ctx: &Ctx, resolver: &Resolver, name: &str) -> ExitCode {
 
 fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
     let mut rows = Vec::new();
+    let mut any_left_out = false;
     for p in KNOWN_PROVIDERS {
         let Ok(id) = ProviderId::new(p) else { continue };
         let saved = ctx
@@ -464,16 +465,22 @@ fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
             .and_then(|s| s.session_identities(&id).ok())
             .unwrap_or_default();
         let info = resolver.session_info(&id).ok();
-        if info.is_none() && saved.is_empty() {
+        // A provider the config asks for but this build left out is shown, naming its feature.
+        let left_out = !is_built(p) && is_used(&ctx.config, p);
+        any_left_out |= left_out;
+        if info.is_none() && saved.is_empty() && !left_out {
             continue;
         }
         let state = info.as_ref().map(|i| i.state);
         let identity = info.as_ref().and_then(|i| i.identity.clone());
         let source = info.as_ref().and_then(|i| i.source.clone());
         if ctx.args.json {
-            let (s, until) = state
-                .as_ref()
-                .map_or(("not_configured", Value::Null), state_json);
+            let none = if is_built(p) {
+                "not_configured"
+            } else {
+                "not_built"
+            };
+            let (s, until) = state.as_ref().map_or((none, Value::Null), state_json);
             rows.push(json!({
                 "provider": p,
                 "state": s,
@@ -515,9 +522,10 @@ fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
     }
     if ctx.args.json {
         out(&Value::Array(rows).to_string());
-    } else if !KNOWN_PROVIDERS
-        .iter()
-        .any(|p| ProviderId::new(p).is_ok_and(|id| resolver.session_info(&id).is_ok()))
+    } else if !any_left_out
+        && !KNOWN_PROVIDERS
+            .iter()
+            .any(|p| ProviderId::new(p).is_ok_and(|id| resolver.session_info(&id).is_ok()))
     {
         out("no integration is configured");
     }
