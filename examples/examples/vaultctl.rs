@@ -28,6 +28,11 @@
 //! stderr naming the secret, the provider and the reason; 2 for bad usage, a bad config file,
 //! or a secret whose link its provider refuses (the file's other secrets keep working).
 //! `check` exits 1 when a secret that is turned on does not resolve.
+//!
+//! Built by default with the `azure`, `hashicorp` and `aws` providers. `--features pkcs12`
+//! adds PKCS#12 (`.pfx`/`.p12`) certificates for Azure's `certificate` flow (PEM without it),
+//! `--features gcp` the Google Cloud example provider (`vault_examples::gcp`); a config that
+//! needs one of them in a build without it is refused with a line naming the feature.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -42,7 +47,7 @@ use vault_core::{
     AllowedDomains, Config, Error, ErrorKind, FileStore, Mode, Outcome, PersistentValues,
     ProviderId, Resolver, SessionState,
 };
-use vault_examples::providers::{is_built, why_unavailable};
+use vault_examples::providers::{is_built, is_used, why_unavailable};
 use vault_examples::{build_resolver_with, local_store, CliInteraction, Wiring, KNOWN_PROVIDERS};
 
 const USAGE: &str = "usage: vaultctl [--config FILE] [--no-browser] [--json] COMMAND
@@ -454,6 +459,7 @@ async fn details(ctx: &Ctx, resolver: &Resolver, name: &str) -> ExitCode {
 
 fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
     let mut rows = Vec::new();
+    let mut any_left_out = false;
     for p in KNOWN_PROVIDERS {
         let Ok(id) = ProviderId::new(p) else { continue };
         let saved = ctx
@@ -462,16 +468,22 @@ fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
             .and_then(|s| s.session_identities(&id).ok())
             .unwrap_or_default();
         let info = resolver.session_info(&id).ok();
-        if info.is_none() && saved.is_empty() {
+        // A provider the config asks for but this build left out is shown, naming its feature.
+        let left_out = !is_built(p) && is_used(&ctx.config, p);
+        any_left_out |= left_out;
+        if info.is_none() && saved.is_empty() && !left_out {
             continue;
         }
         let state = info.as_ref().map(|i| i.state);
         let identity = info.as_ref().and_then(|i| i.identity.clone());
         let source = info.as_ref().and_then(|i| i.source.clone());
         if ctx.args.json {
-            let (s, until) = state
-                .as_ref()
-                .map_or(("not_configured", Value::Null), state_json);
+            let none = if is_built(p) {
+                "not_configured"
+            } else {
+                "not_built"
+            };
+            let (s, until) = state.as_ref().map_or((none, Value::Null), state_json);
             rows.push(json!({
                 "provider": p,
                 "state": s,
@@ -486,7 +498,7 @@ fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
             "{p}: {}",
             match &state {
                 Some(s) => state_text(s),
-                None if !is_built(p) => "not built into this program".to_owned(),
+                None if !is_built(p) => format!("not built into this program (--features {p})"),
                 None => "not configured".to_owned(),
             }
         );
@@ -513,9 +525,10 @@ fn status(ctx: &Ctx, resolver: &Resolver) -> ExitCode {
     }
     if ctx.args.json {
         out(&Value::Array(rows).to_string());
-    } else if !KNOWN_PROVIDERS
-        .iter()
-        .any(|p| ProviderId::new(p).is_ok_and(|id| resolver.session_info(&id).is_ok()))
+    } else if !any_left_out
+        && !KNOWN_PROVIDERS
+            .iter()
+            .any(|p| ProviderId::new(p).is_ok_and(|id| resolver.session_info(&id).is_ok()))
     {
         out("no integration is configured");
     }

@@ -5,6 +5,7 @@
 
 pub mod cli_interaction;
 pub mod demo;
+#[cfg(feature = "gcp")]
 pub mod gcp;
 pub mod local_store;
 pub mod providers;

@@ -31,6 +31,7 @@ pub fn factories() -> Vec<Box<dyn ProviderFactory>> {
     out.push(Box::new(vault_aws::Factory));
     // A provider written outside the workspace's crates (this crate's `gcp` module), wired
     // exactly as the built-in ones: the plugin seam needs no change to vault-core.
+    #[cfg(feature = "gcp")]
     out.push(Box::new(crate::gcp::GcpFactory));
     out
 }
@@ -121,7 +122,7 @@ pub fn build_resolver_with(
 pub fn why_unavailable(config: &Config, id: &ProviderId) -> String {
     if !is_built(id.as_str()) {
         format!(
-            "the `{id}` provider is not built into this program (build with the `{id}` feature)"
+            "the `{id}` provider is not built into this program (build it with `--features {id}`)"
         )
     } else if !is_used(config, id.as_str()) {
         format!("the config has no [integrations.{id}] and no secret links to {id}")

@@ -262,3 +262,72 @@ fn login_to_an_unconfigured_provider_says_why() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("aws"), "{err}");
 }
+
+/// A provider this build leaves out (`gcp` is off by default) is named with the feature that
+/// builds it in: one line, exit 1, never a panic or "unknown provider". With the feature on,
+/// the provider answers for itself (here: no access token).
+#[test]
+fn a_provider_left_out_of_the_build_names_its_feature() {
+    let path = config(
+        "gcp-left-out",
+        "[integrations.gcp]\nproject = \"p\"\nendpoint = \"http://127.0.0.1:9\"\naccess_token_env = \"VAULTCTL_TEST_NO_TOKEN\"\n\n[secrets.g.gcp]\nsecret = \"db\"\n",
+    );
+    let cfg = path.to_str().unwrap();
+    let out = run("vaultctl", &["--config", cfg, "get", "g"], &[]);
+    let (o, e) = texts(&out);
+    assert_eq!((out.status.code(), o.as_str()), (Some(1), ""), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("secret `g` (gcp)"), "{e}");
+    assert!(
+        !e.contains("unknown provider") && !e.contains("panicked"),
+        "{e}"
+    );
+    if cfg!(feature = "gcp") {
+        assert!(!e.contains("not built"), "{e}");
+    } else {
+        assert!(
+            e.contains("not built into this program") && e.contains("--features gcp"),
+            "{e}"
+        );
+        let out = run("vaultctl", &["--config", cfg, "status"], &[]);
+        let (o, _) = texts(&out);
+        assert!(
+            o.contains("gcp: not built into this program (--features gcp)"),
+            "{o}"
+        );
+        assert!(!o.contains("no integration is configured"), "{o}");
+    }
+}
+
+/// A PKCS#12 certificate in a build without the `pkcs12` feature (off by default): refused
+/// naming the feature, before any network call; with the feature, read as PKCS#12 (here a
+/// file that is not one).
+#[cfg(feature = "azure")]
+#[test]
+fn a_pkcs12_certificate_without_the_feature_names_it() {
+    let path = config(
+        "pkcs12-left-out",
+        "[integrations.azure]\ntenant = \"t\"\nclient_id = \"c\"\nauthority = \"http://127.0.0.1:9\"\nflow = \"certificate\"\n\n[secrets.kv.azure]\nidentifier = \"https://v.vault.azure.net/secrets/kv\"\n",
+    );
+    let p12 = path.with_file_name("cert.p12");
+    std::fs::write(&p12, [0x30u8, 0x82, 0x01, 0x00, 0x02, 0x01, 0x03]).unwrap();
+    let cfg = path.to_str().unwrap();
+    let out = run(
+        "vaultctl",
+        &["--config", cfg, "get", "kv"],
+        &[("AZURE_CLIENT_CERTIFICATE_PATH", p12.to_str().unwrap())],
+    );
+    let (o, e) = texts(&out);
+    assert_eq!(o, "", "{e}");
+    assert_ne!(out.status.code(), Some(0), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(!e.contains("panicked"), "{e}");
+    if cfg!(feature = "pkcs12") {
+        assert!(e.contains("neither PEM nor a PKCS#12 file"), "{e}");
+    } else {
+        assert!(
+            e.contains("PKCS#12") && e.contains("feature `pkcs12`"),
+            "{e}"
+        );
+    }
+}

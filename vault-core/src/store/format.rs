@@ -185,4 +185,18 @@ mod tests {
         }
         assert!(open(&sealed, &key(2)).is_err(), "another key");
     }
+
+    /// A store sealed by an earlier build (chacha20poly1305 0.11, key `[7; 32]`) still opens:
+    /// the file format is XChaCha20-Poly1305 itself, not a crate version.
+    #[test]
+    fn a_store_sealed_by_an_earlier_build_opens() {
+        const BLOB: &str = "56525331e56de483d644b332a5a3d76561eaa260f2550565e91e165177bfeee913095fadc44cbe20d57538ce7d583b9a804b061ec4dfbbf784977e6987936a532bab31a58fc2de49fdce142835b76a9756c79afc576feb6f2355f49eb4128590a0cd951af65473ebe1bbd5ed1d27aaed1ae298bd11021f9292ae7ddaca73e92096d1cf2f0ca50fb39d2290c5f4bb18f3b48659";
+        let bytes: Vec<u8> = (0..BLOB.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&BLOB[i..i + 2], 16).unwrap())
+            .collect();
+        let r = open(&bytes, &key(7)).unwrap();
+        assert_eq!(r.secrets["gh"].value, "canary-v1");
+        assert_eq!(r.secrets["gh"].allowed_domains, ["api.github.com"]);
+    }
 }
