@@ -24,6 +24,7 @@ use crate::session::{Session, SessionManager, EXPIRY_MARGIN};
 use crate::stored::{MfaKnown, Record, StoredCreds};
 use crate::transport::{Transport, DEFAULT_DEADLINE, DEFAULT_TIMEOUT};
 use crate::{iam, secrets_manager, sts, PROVIDER_ID};
+use vault_core::telemetry::{self, SessionAction};
 use vault_core::RetryPolicy;
 
 /// The default region for STS calls when none is configured.
@@ -405,7 +406,11 @@ impl Inner {
 
     fn save_record(&self, key: &Option<StoreKey>, record: &Record) {
         if let (Some(store), Some(key)) = (self.store.as_ref(), key.as_ref()) {
-            let _ = store.save(key, &record.to_secret());
+            let outcome = match store.save(key, &record.to_secret()) {
+                Ok(_) => "ok",
+                Err(_) => "error",
+            };
+            telemetry::session(PROVIDER_ID.as_str(), SessionAction::Save, outcome);
         }
     }
 
@@ -437,7 +442,27 @@ impl Inner {
     /// for a code and makes an MFA session with it. `verify` (an explicit sign-in) checks keys
     /// that would otherwise be used unchecked with STS GetCallerIdentity, so `login` fails on
     /// a wrong key at once.
+    /// [`establish_now`](Self::establish_now), reported: a resumed session as a `session`
+    /// event, anything else as a sign-in by the credential source's label (see
+    /// `vault_core::telemetry`).
     async fn establish(
+        &self,
+        interaction: &dyn Interaction,
+        verify: bool,
+    ) -> Result<Session, Error> {
+        let start = std::time::Instant::now();
+        let result = self.establish_now(interaction, verify).await;
+        let id = PROVIDER_ID;
+        let provider = id.as_str();
+        match &result {
+            Ok(s) if s.resumed => telemetry::session(provider, SessionAction::Resume, "ok"),
+            Ok(s) => telemetry::sign_in(provider, &s.source, Ok(()), start.elapsed()),
+            Err(e) => telemetry::sign_in(provider, "credential chain", Err(e), start.elapsed()),
+        }
+        result
+    }
+
+    async fn establish_now(
         &self,
         interaction: &dyn Interaction,
         verify: bool,

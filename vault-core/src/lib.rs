@@ -58,6 +58,7 @@ pub mod retry;
 pub mod session;
 pub mod session_store;
 pub mod store;
+pub mod telemetry;
 pub mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -86,6 +87,7 @@ pub use retry::RetryPolicy;
 pub use session::{SessionInfo, SessionState};
 pub use session_store::{MemorySessionStore, SessionStore, StoreError, StoreKey};
 pub use store::{FileStore, StoreWarning};
+pub use telemetry::Metrics;
 pub use template::{Reference, Segment, Template, TemplateError, TemplateErrorKind};
 pub use vault::{SecretSource, Vault, VaultSecret};
 
