@@ -64,6 +64,8 @@ pub mod template;
 pub mod testing;
 #[cfg(feature = "tower")]
 pub mod tower;
+#[cfg(all(feature = "testing", feature = "tracing"))]
+pub mod trace_capture;
 pub mod vault;
 
 pub use blocking::BlockingResolver;
