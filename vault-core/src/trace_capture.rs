@@ -121,6 +121,17 @@ impl TraceRecorder {
         self.records().iter().map(|r| format!("{r}\n")).collect()
     }
 
+    /// [`text`](Self::text) without the records of targets starting with `prefix`: for a
+    /// test's own mock server (`wiremock` logs the requests it did not expect, headers and
+    /// all; it is the other end and sees every secret by design).
+    pub fn text_without(&self, prefix: &str) -> String {
+        self.records()
+            .iter()
+            .filter(|r| !r.target.starts_with(prefix))
+            .map(|r| format!("{r}\n"))
+            .collect()
+    }
+
     fn push(&self, record: Record) {
         self.records
             .lock()
