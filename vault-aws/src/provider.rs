@@ -581,9 +581,8 @@ impl Inner {
         )
         .await
         .map_err(|e| {
-            Error::new(e.kind(), format!("{} (MFA device {serial})", e.message()))
-                .with_provider(PROVIDER_ID)
-                .with_retryable(e.is_retryable())
+            let message = format!("{} (MFA device {serial})", e.message());
+            e.with_message(message).with_provider(PROVIDER_ID)
         })
     }
 

@@ -225,9 +225,7 @@ impl Transport {
             let Some(wait) = wait else {
                 return Err(if attempt > 1 {
                     let m = format!("{} (after {attempt} attempts)", err.message());
-                    Error::new(err.kind(), m)
-                        .with_provider(PROVIDER_ID)
-                        .with_retryable(err.is_retryable())
+                    err.with_message(m).with_provider(PROVIDER_ID)
                 } else {
                     err
                 });

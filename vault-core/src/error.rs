@@ -176,6 +176,13 @@ impl Error {
         self
     }
 
+    /// The same error (kind, provider, secret, retryability, cause) with its message replaced:
+    /// for a caller that adds context (`… (role X)`) without losing the cause.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     /// Overrides whether a retry could help.
     pub fn with_retryable(mut self, retryable: bool) -> Self {
         self.retryable = retryable;
@@ -270,6 +277,9 @@ mod tests {
         assert_eq!(e.source().unwrap().to_string(), "refused");
         assert_eq!(e, Error::new(ErrorKind::Unreachable, "cannot connect"));
         assert!(e.clone().source().is_some());
+        let e = e.with_message("cannot connect (role r)");
+        assert_eq!(e.message(), "cannot connect (role r)");
+        assert!(e.source().is_some() && e.is_retryable());
     }
 
     #[test]
