@@ -7,6 +7,7 @@ pub mod cli_interaction;
 pub mod demo;
 pub mod gcp;
 pub mod local_store;
+pub mod logging;
 pub mod providers;
 
 pub use cli_interaction::CliInteraction;

@@ -396,14 +396,10 @@ pub fn transport_cause(error: &(dyn std::error::Error + 'static)) -> Option<Stri
         return detail.map(|d| clip(&d));
     };
     Some(match detail {
-        Some(d) if !d.to_ascii_lowercase().starts_with(head) || d.len() > head.len() => {
-            if d.eq_ignore_ascii_case(head) {
-                head.to_owned()
-            } else {
-                format!("{head}: {}", clip(&d))
-            }
-        }
-        _ => head.to_owned(),
+        // "connection refused (os error 111)": the detail says it already.
+        Some(d) if d.to_ascii_lowercase().starts_with(head) => clip(&d),
+        Some(d) => format!("{head}: {}", clip(&d)),
+        None => head.to_owned(),
     })
 }
 
