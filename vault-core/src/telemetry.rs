@@ -264,6 +264,7 @@ pub(crate) fn start() -> Option<Instant> {
 }
 
 /// Milliseconds since `start`, 0 when not timed.
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
 pub(crate) fn since(start: Option<Instant>) -> u64 {
     start.map_or(0, |s| millis(s.elapsed()))
 }

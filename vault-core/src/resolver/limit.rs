@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind};
 
 pub use crate::cache::DEFAULT_MAX_CONCURRENT_FETCHES;
 use crate::link::ProviderId;
-use crate::telemetry::{self, event, Counters};
+use crate::telemetry::{event, Counters};
 
 /// Default longest wait for a free slot.
 pub const DEFAULT_FETCH_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -68,7 +68,7 @@ impl Limits {
                     provider = provider.as_str(),
                     limit = self.max as u64,
                     outcome = "ok",
-                    duration_ms = telemetry::millis(start.elapsed()),
+                    duration_ms = crate::telemetry::millis(start.elapsed()),
                     "fetch queued"
                 );
                 Ok(permit)
@@ -80,7 +80,7 @@ impl Limits {
                     provider = provider.as_str(),
                     limit = self.max as u64,
                     outcome = "timeout",
-                    duration_ms = telemetry::millis(start.elapsed()),
+                    duration_ms = crate::telemetry::millis(start.elapsed()),
                     "fetch queued"
                 );
                 Err(Error::new(
