@@ -443,7 +443,7 @@ impl Resolver {
 
     /// The counters since this resolver was built: cache hits and misses, fetches, sign-ins,
     /// retries, unresolved references by kind (see [`Metrics`] and
-    /// [`telemetry`](crate::telemetry)). Cheap: a handful of atomic reads.
+    /// [the telemetry module](crate::telemetry)). Cheap: a handful of atomic reads.
     pub fn metrics(&self) -> Metrics {
         self.inner.counters.snapshot()
     }
