@@ -27,7 +27,9 @@
 //! domains), [`vault`], [`link`], [`provider`], [`integration`], [`session`], [`session_store`], [`factory`], [`interaction`],
 //! [`body`] (bounded, wiped response bodies, for providers), [`loopback`] (the OAuth loopback redirect listener of browser sign-ins, for providers),
 //! [`store`] (the default durable store: one encrypted file), [`persist`] (values kept across processes),
-//! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
+//! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env),
+//! [`telemetry`] (tracing and metrics: what the resolver and the providers record, never a secret;
+//! [`Resolver::metrics`]).
 #![forbid(unsafe_code)]
 
 pub mod blocking;
