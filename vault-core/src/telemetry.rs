@@ -126,11 +126,34 @@ const KINDS: [ErrorKind; 23] = [
     ErrorKind::Other,
 ];
 
+/// The counter of `kind`: an exhaustive match, so a new kind does not compile until it has
+/// its place in [`KINDS`].
 fn kind_index(kind: ErrorKind) -> usize {
-    KINDS
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(KINDS.len() - 1)
+    match kind {
+        ErrorKind::UnknownName => 0,
+        ErrorKind::Disabled => 1,
+        ErrorKind::DomainNotAllowed => 2,
+        ErrorKind::MissingEnv => 3,
+        ErrorKind::InvalidReference => 4,
+        ErrorKind::InvalidLink => 5,
+        ErrorKind::InvalidConfig => 6,
+        ErrorKind::ProviderUnavailable => 7,
+        ErrorKind::Disconnected => 8,
+        ErrorKind::SignedOut => 9,
+        ErrorKind::SessionExpired => 10,
+        ErrorKind::AuthFailed => 11,
+        ErrorKind::NotAllowed => 12,
+        ErrorKind::NotFound => 13,
+        ErrorKind::PermissionDenied => 14,
+        ErrorKind::Unavailable => 15,
+        ErrorKind::RateLimited => 16,
+        ErrorKind::Unreachable => 17,
+        ErrorKind::Timeout => 18,
+        ErrorKind::InvalidResponse => 19,
+        ErrorKind::InvalidRequest => 20,
+        ErrorKind::Cancelled => 21,
+        ErrorKind::Other => 22,
+    }
 }
 
 /// A snapshot of a resolver's counters since it was built (see
@@ -412,6 +435,13 @@ fn clip(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kinds_and_their_indices_agree() {
+        for (i, k) in KINDS.iter().enumerate() {
+            assert_eq!(kind_index(*k), i, "{k:?}");
+        }
+    }
 
     #[test]
     fn every_kind_has_its_own_counter() {
