@@ -180,3 +180,25 @@ async fn counters_are_per_resolver_and_sign_ins_reported_by_providers_count() {
     );
     assert_eq!(e.level, "INFO");
 }
+
+#[cfg(feature = "json")]
+#[tokio::test]
+async fn a_json_document_is_one_resolve() {
+    let f = Arc::new(FakeProvider::new("fake"));
+    f.set("a", CANARY);
+    let r = Resolver::builder(vault(&f)).provider(f.clone()).build();
+    let recorder = TraceRecorder::new();
+    let _guard = recorder.install();
+    let mut doc =
+        serde_json::json!({"h": ["{{vault:a}}", "{{vault:local}}"], "x": "{{vault:nope}}"});
+    r.resolve_json(&mut doc, None).await.unwrap();
+    let m = r.metrics();
+    assert_eq!((m.resolves, m.cache_misses, m.fetches), (1, 1, 1), "{m:?}");
+    assert_eq!(m.errors_of(ErrorKind::UnknownName), 1, "{m:?}");
+    let e = &recorder.events("resolve")[0];
+    assert_eq!(
+        (e.field("references"), e.field("outcome")),
+        (Some("3"), Some("partial"))
+    );
+    assert!(!recorder.text().contains(CANARY));
+}
