@@ -242,6 +242,7 @@ fn get_with(
         "get",
         "s",
     ])
+    .env_remove("RUST_LOG")
     .stdin(Stdio::null())
     .stdout(std::fs::File::create(&out_path).unwrap())
     .stderr(std::fs::File::create(&err_path).unwrap());
