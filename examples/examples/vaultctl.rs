@@ -18,7 +18,10 @@
 //!   cache reset [NAME]             forget cached values, all or one
 //! ```
 //!
-//! `--json` gives `check`, `details` and `status` as JSON. The config file defaults to
+//! `--json` gives `check`, `details` and `status` as JSON. `-v` / `-vv` (or `RUST_LOG=debug`,
+//! `RUST_LOG=trace`) print this workspace's tracing events on stderr: names, outcomes,
+//! durations, never a value or a token; `RUST_LOG=target=level,…` names targets exactly,
+//! dependencies included. The config file defaults to
 //! `vault.toml`. Sessions, persisted values (`[cache] persist = true`) and local secrets live
 //! in one encrypted store: `$VAULT_REFS_DATA_DIR`, else the platform's data directory
 //! (`~/.local/share/vault-refs` on Linux); see `vault_core::store`. A damaged store is one
@@ -50,7 +53,7 @@ use vault_core::{
 use vault_examples::providers::{is_built, is_used, why_unavailable};
 use vault_examples::{build_resolver_with, local_store, CliInteraction, Wiring, KNOWN_PROVIDERS};
 
-const USAGE: &str = "usage: vaultctl [--config FILE] [--no-browser] [--json] COMMAND
+const USAGE: &str = "usage: vaultctl [--config FILE] [--no-browser] [--json] [-v|-vv] COMMAND
 commands:
   get NAME                        print the secret's value
   resolve TEXT [--url URL]        print TEXT with its {{vault:NAME}} references resolved
@@ -83,6 +86,8 @@ struct Args {
     config_given: bool,
     no_browser: bool,
     json: bool,
+    /// `-v` 1, `-vv` 2: tracing events on stderr (see `vault_examples::logging`).
+    verbose: u8,
     command: Command,
 }
 
@@ -90,6 +95,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut config = None;
     let mut no_browser = false;
     let mut json = false;
+    let mut verbose = 0u8;
     let mut rest = Vec::new();
     let mut url = None;
     let mut domains = Vec::new();
@@ -102,6 +108,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--config" | "-c" => config = Some(args.next().ok_or("--config needs a file")?),
             "--no-browser" => no_browser = true,
             "--json" => json = true,
+            "-v" | "--verbose" => verbose = verbose.saturating_add(1),
+            "-vv" => verbose = verbose.saturating_add(2),
             "--url" => url = Some(args.next().ok_or("--url needs a URL")?),
             "--allowed-domain" => {
                 domains.push(args.next().ok_or("--allowed-domain needs a domain")?)
@@ -176,6 +184,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         config: config.unwrap_or_else(|| "vault.toml".to_owned()),
         no_browser,
         json,
+        verbose,
         command,
     })
 }
@@ -613,6 +622,10 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(msg) = vault_examples::logging::init(args.verbose) {
+        eprintln!("vaultctl: {msg}");
+        return ExitCode::from(2);
+    }
     let store_only = matches!(args.command, Command::Set { .. } | Command::Unset(_));
     let config = match Config::load(&args.config) {
         Ok(c) => c,

@@ -8,6 +8,7 @@ pub mod demo;
 #[cfg(feature = "gcp")]
 pub mod gcp;
 pub mod local_store;
+pub mod logging;
 pub mod providers;
 
 pub use cli_interaction::CliInteraction;

@@ -220,6 +220,16 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 
 /// Runs `vaultctl get s`, sampling its peak memory; kills it past twice the deadline.
 fn get(provider: Provider, behaviour: Behaviour, test: &str) -> (Run, usize) {
+    get_with(provider, behaviour, test, &[])
+}
+
+/// [`get`] with more environment (`RUST_LOG=trace`).
+fn get_with(
+    provider: Provider,
+    behaviour: Behaviour,
+    test: &str,
+    extra: &[(&str, &str)],
+) -> (Run, usize) {
     let server = serve(behaviour);
     let (path, env) = setup(provider, server.port, test);
     let dir = path.parent().unwrap().to_owned();
@@ -232,10 +242,14 @@ fn get(provider: Provider, behaviour: Behaviour, test: &str) -> (Run, usize) {
         "get",
         "s",
     ])
+    .env_remove("RUST_LOG")
     .stdin(Stdio::null())
     .stdout(std::fs::File::create(&out_path).unwrap())
     .stderr(std::fs::File::create(&err_path).unwrap());
     for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    for (k, v) in extra {
         cmd.env(k, v);
     }
     let start = Instant::now();
@@ -341,6 +355,31 @@ fn huge_retry_after_gives_up_at_once(provider: Provider) {
     );
 }
 
+/// With every event of the workspace on stderr at TRACE: the server's echo of the token, and
+/// the token, client secret and keys we hold, appear nowhere; the events did happen.
+fn traced_run_echoes_nothing(provider: Provider) {
+    let (run, _) = get_with(
+        provider,
+        Behaviour::Throttle,
+        "traced",
+        &[("RUST_LOG", "trace")],
+    );
+    assert_eq!(run.code, Some(1), "{provider:?}: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "{provider:?}: {}", run.stdout);
+    assert!(
+        !run.stderr.contains(TOKEN_CANARY) && !run.stderr.contains("xxxxxxxx"),
+        "{provider:?}: echoed at TRACE: {}",
+        run.stderr
+    );
+    for event in ["vault.fetch", "resolve", "outcome=\"error\""] {
+        assert!(
+            run.stderr.contains(event),
+            "{provider:?}: no `{event}` at TRACE: {}",
+            run.stderr
+        );
+    }
+}
+
 macro_rules! per_provider {
     ($($check:ident),*) => {
         mod aws { $( #[test] fn $check() { super::$check(super::Provider::Aws) } )* }
@@ -354,5 +393,6 @@ per_provider!(
     huge_body_is_refused,
     silent_server_ends_in_time,
     drip_ends_in_time,
-    huge_retry_after_gives_up_at_once
+    huge_retry_after_gives_up_at_once,
+    traced_run_echoes_nothing
 );

@@ -27,7 +27,11 @@ fn shapes(host: &str) -> Vec<String> {
 }
 
 /// (name, config text with `URL` where the URL goes, variables whose values may hold `URL`).
-type Case = (&'static str, &'static str, Vec<(&'static str, &'static str)>);
+type Case = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+);
 
 fn cases() -> Vec<Case> {
     vec![

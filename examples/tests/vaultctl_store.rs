@@ -536,3 +536,35 @@ async fn details_as_json_with_rfc3339_times() {
         .ends_with(":secret:db-AbCdEf"));
     assert!(!out.contains(CANARY_UPSTREAM), "never the value");
 }
+
+/// With `RUST_LOG=trace` and `-vv`, every event of the workspace goes to stderr: a local
+/// secret and an upstream one are printed on stdout only, the keys we hold nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traced_gets_print_values_on_stdout_only() {
+    let server = secrets_manager_stub().await;
+    let home = Home::new("traced");
+    let cfg = aws_config("store-traced", &server.uri(), false);
+    let h = tokio::task::spawn_blocking(move || {
+        assert_eq!(home.set(&cfg, "tok", CANARY, &[]).0, 0);
+        let mut env = AWS_ENV.to_vec();
+        env.push(("RUST_LOG", "trace"));
+        for name in ["db", "tok"] {
+            let (code, out, err) = home.ctl_env(&cfg, &["-vv", "get", name], &env);
+            assert_eq!(code, 0, "{err}");
+            assert!(
+                out.contains("canary-"),
+                "{name}: the value on stdout: {out}"
+            );
+            for secret in [CANARY, CANARY_UPSTREAM, "example-secret-key"] {
+                assert!(!err.contains(secret), "{name}: {secret} traced: {err}");
+            }
+            assert!(err.contains("resolve"), "{name}: no event at TRACE: {err}");
+            if name == "db" {
+                for event in ["vault.fetch", "sign-in", "outcome=\"ok\""] {
+                    assert!(err.contains(event), "no `{event}`: {err}");
+                }
+            }
+        }
+    });
+    h.await.unwrap();
+}

@@ -25,6 +25,7 @@ use crate::session::{GateWait, Session, SessionManager, EXPIRY_MARGIN};
 use crate::stored::{MfaKnown, Record, StoredCreds};
 use crate::transport::{Transport, DEFAULT_DEADLINE, DEFAULT_TIMEOUT};
 use crate::{iam, secrets_manager, sts, PROVIDER_ID};
+use vault_core::telemetry::{self, SessionAction};
 use vault_core::RetryPolicy;
 
 /// The default region for STS calls when none is configured.
@@ -468,7 +469,11 @@ impl Inner {
 
     fn save_record(&self, key: &Option<StoreKey>, record: &Record) {
         if let (Some(store), Some(key)) = (self.store.as_ref(), key.as_ref()) {
-            let _ = store.save(key, &record.to_secret());
+            let outcome = match store.save(key, &record.to_secret()) {
+                Ok(_) => "ok",
+                Err(_) => "error",
+            };
+            telemetry::session(PROVIDER_ID.as_str(), SessionAction::Save, outcome);
         }
     }
 
@@ -500,7 +505,27 @@ impl Inner {
     /// for a code and makes an MFA session with it. `verify` (an explicit sign-in) checks keys
     /// that would otherwise be used unchecked with STS GetCallerIdentity, so `login` fails on
     /// a wrong key at once.
+    /// [`establish_now`](Self::establish_now), reported: a resumed session as a `session`
+    /// event, anything else as a sign-in by the credential source's label (see
+    /// `vault_core::telemetry`).
     async fn establish(&self, interaction: &Attended<'_>, verify: bool) -> Result<Session, Error> {
+        let start = std::time::Instant::now();
+        let result = self.establish_now(interaction, verify).await;
+        let id = PROVIDER_ID;
+        let provider = id.as_str();
+        match &result {
+            Ok(s) if s.resumed => telemetry::session(provider, SessionAction::Resume, "ok"),
+            Ok(s) => telemetry::sign_in(provider, &s.source, Ok(()), start.elapsed()),
+            Err(e) => telemetry::sign_in(provider, "credential chain", Err(e), start.elapsed()),
+        }
+        result
+    }
+
+    async fn establish_now(
+        &self,
+        interaction: &Attended<'_>,
+        verify: bool,
+    ) -> Result<Session, Error> {
         let plan = self.source.select(self.env.as_ref())?;
         let store_key = self.store_key(&plan);
         let record = self.load_record(&store_key);
@@ -616,9 +641,8 @@ impl Inner {
         )
         .await
         .map_err(|e| {
-            Error::new(e.kind(), format!("{} (MFA device {serial})", e.message()))
-                .with_provider(PROVIDER_ID)
-                .with_retryable(e.is_retryable())
+            let message = format!("{} (MFA device {serial})", e.message());
+            e.with_message(message).with_provider(PROVIDER_ID)
         })
     }
 

@@ -58,9 +58,14 @@ pub fn sign_headers(
         SignableBody::Bytes(req.body),
     )
     .map_err(|_| failed("the request is not signable"))?;
-    let (instructions, _signature) = sign(signable, &params)
-        .map_err(|_| failed("signing failed"))?
-        .into_parts();
+    // aws-sigv4 traces the canonical request, session token included, and (with
+    // `LOG_SIGNABLE_BODY=true` in the environment) the body, which may hold an MFA code:
+    // whatever subscriber the host installed, the signing runs with none.
+    let signed =
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+            sign(signable, &params)
+        });
+    let (instructions, _signature) = signed.map_err(|_| failed("signing failed"))?.into_parts();
     let (headers, _params) = instructions.into_parts();
     Ok(headers
         .into_iter()

@@ -136,9 +136,8 @@ pub(crate) async fn assume_role_with_web_identity(
     )
     .await
     .map_err(|e| {
-        Error::new(e.kind(), format!("{} (role {})", e.message(), role))
-            .with_provider(PROVIDER_ID)
-            .with_retryable(e.is_retryable())
+        let message = format!("{} (role {})", e.message(), role);
+        e.with_message(message).with_provider(PROVIDER_ID)
     })?;
     r.result
         .credentials
@@ -228,9 +227,8 @@ pub(crate) async fn assume_role(
     )
     .await
     .map_err(|e| {
-        Error::new(e.kind(), format!("{} (role {})", e.message(), role))
-            .with_provider(PROVIDER_ID)
-            .with_retryable(e.is_retryable())
+        let message = format!("{} (role {})", e.message(), role);
+        e.with_message(message).with_provider(PROVIDER_ID)
     })?;
     r.result.credentials.into_credentials("AssumeRole")
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use vault_core::body::{BodyBuffer, BodyLimit};
 use vault_core::retry::parse_retry_after;
-use vault_core::{Clock, Error, ErrorKind, RetryPolicy};
+use vault_core::{telemetry, Clock, Error, ErrorKind, RetryPolicy};
 use zeroize::Zeroizing;
 
 use crate::credentials::Credentials;
@@ -102,7 +102,7 @@ impl Transport {
     pub async fn plain(&self, req: PlainRequest<'_>) -> Result<PlainReply, Error> {
         let timeout = req.timeout.unwrap_or(self.timeout);
         let host = req.url.host_str().unwrap_or("?").to_owned();
-        let fail = |e: &reqwest::Error| plain_transport_error(req.what, &host, timeout, e);
+        let fail = |e: reqwest::Error| plain_transport_error(req.what, &host, timeout, e);
         let run = async {
             let mut headers = HeaderMap::new();
             for (k, v) in &req.headers {
@@ -124,7 +124,7 @@ impl Transport {
             if let Some(b) = &req.body {
                 builder = builder.body(b.to_vec());
             }
-            let response = builder.send().await.map_err(|e| fail(&e))?;
+            let response = builder.send().await.map_err(fail)?;
             if response.url() != req.url {
                 return Err(redirected(req.what));
             }
@@ -133,7 +133,7 @@ impl Transport {
                 .await
                 .map_err(|e| match e {
                     BodyError::Limit(e) => e,
-                    BodyError::Transport(e) => fail(&e),
+                    BodyError::Transport(e) => fail(e),
                 })?;
             Ok(PlainReply { status, body })
         };
@@ -225,13 +225,18 @@ impl Transport {
             let Some(wait) = wait else {
                 return Err(if attempt > 1 {
                     let m = format!("{} (after {attempt} attempts)", err.message());
-                    Error::new(err.kind(), m)
-                        .with_provider(PROVIDER_ID)
-                        .with_retryable(err.is_retryable())
+                    err.with_message(m).with_provider(PROVIDER_ID)
                 } else {
                     err
                 });
             };
+            telemetry::retry(
+                PROVIDER_ID.as_str(),
+                &call.what,
+                attempt,
+                wait,
+                err.kind().as_str(),
+            );
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
@@ -298,7 +303,7 @@ impl Transport {
             .timeout(self.timeout)
             .send()
             .await
-            .map_err(|e| (self.transport_error(call, &e), None))?;
+            .map_err(|e| (self.transport_error(call, e), None))?;
         if response.url().as_str() != url {
             return Err((redirected(&call.what), None));
         }
@@ -317,7 +322,7 @@ impl Transport {
             .await
             .map_err(|e| match e {
                 BodyError::Limit(e) => (e, None),
-                BodyError::Transport(e) => (self.transport_error(call, &e), None),
+                BodyError::Transport(e) => (self.transport_error(call, e), None),
             })?;
         if (200..300).contains(&status) {
             return Ok(Reply { body });
@@ -328,7 +333,7 @@ impl Transport {
         Err((to_error(&call.what, status, &parsed), retry_after))
     }
 
-    fn transport_error(&self, call: &Call<'_>, e: &reqwest::Error) -> Error {
+    fn transport_error(&self, call: &Call<'_>, e: reqwest::Error) -> Error {
         let host = call.endpoint.url.host_str().unwrap_or("?");
         let (kind, what) = if e.is_timeout() {
             (
@@ -340,7 +345,10 @@ impl Transport {
         } else {
             (ErrorKind::Unreachable, "the connection failed".to_owned())
         };
-        Error::new(kind, format!("{}: {what} to {host}", call.what)).with_provider(PROVIDER_ID)
+        let (cause, e) = cause(e);
+        Error::new(kind, format!("{}: {what} to {host}{cause}", call.what))
+            .with_provider(PROVIDER_ID)
+            .with_source(e)
     }
 }
 
@@ -375,7 +383,17 @@ async fn read_body(
     Ok(buf.into_inner())
 }
 
-fn plain_transport_error(what: &str, host: &str, timeout: Duration, e: &reqwest::Error) -> Error {
+/// The cause of a transport failure for a message (`: dns error`), and the error without its
+/// URL for `source()` (userinfo and query never travel on).
+fn cause(e: reqwest::Error) -> (String, reqwest::Error) {
+    let e = e.without_url();
+    let cause = telemetry::transport_cause(&e)
+        .map(|c| format!(": {c}"))
+        .unwrap_or_default();
+    (cause, e)
+}
+
+fn plain_transport_error(what: &str, host: &str, timeout: Duration, e: reqwest::Error) -> Error {
     let (kind, why) = if e.is_timeout() {
         (ErrorKind::Timeout, format!("no answer within {timeout:?}"))
     } else if e.is_connect() {
@@ -383,9 +401,11 @@ fn plain_transport_error(what: &str, host: &str, timeout: Duration, e: &reqwest:
     } else {
         (ErrorKind::Unreachable, "the connection failed".to_owned())
     };
-    Error::new(kind, format!("{what}: {why} to {host}"))
+    let (cause, e) = cause(e);
+    Error::new(kind, format!("{what}: {why} to {host}{cause}"))
         .with_provider(PROVIDER_ID)
         .with_retryable(true)
+        .with_source(e)
 }
 
 /// Removes from server text any credential we sent that it repeats (a session token, the

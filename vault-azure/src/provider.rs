@@ -44,6 +44,7 @@ use crate::sign_in_flow::SignInFlow;
 use crate::token_cache::{Slot, TokenSet};
 use crate::transport::Transport;
 use crate::PROVIDER_ID;
+use vault_core::telemetry::{self, SessionAction};
 
 /// The link keys of `[secrets.NAME.azure]`.
 pub const LINK_KEYS: &[&str] = &["identifier"];
@@ -153,14 +154,21 @@ impl AzureProvider {
         let now = parts.clock.now();
         let mut slot = Slot::SignedOut;
         if let Some(store) = &parts.session_store {
-            if let Ok(Some(record)) = store.load(&key) {
-                match session_record::decode(&record, now) {
-                    Some(set) => slot = Slot::Active(set),
+            let outcome = match store.load(&key) {
+                Ok(Some(record)) => match session_record::decode(&record, now) {
+                    Some(set) => {
+                        slot = Slot::Active(set);
+                        "ok"
+                    }
                     None => {
                         let _ = store.remove(&key);
+                        "expired"
                     }
-                }
-            }
+                },
+                Ok(None) => "none",
+                Err(_) => "error",
+            };
+            telemetry::session(PROVIDER_ID, SessionAction::Resume, outcome);
         }
         let renewable = parts.chain.is_some();
         let state = slot.state(renewable);
@@ -382,10 +390,12 @@ impl AzureProvider {
         }
         *saved = generation;
         let key = &self.inner.store_key;
-        let _ = match record {
+        let saved = match record {
             Some(r) => store.save(key, &r),
             None => store.remove(key),
         };
+        let outcome = if saved.is_ok() { "ok" } else { "error" };
+        telemetry::session(PROVIDER_ID, SessionAction::Save, outcome);
     }
 
     /// A token without a person: the held one, a renewed one, or one from the credential
@@ -421,7 +431,14 @@ impl AzureProvider {
                     return Ok(Some(t.access.clone()));
                 }
                 if let Some(rt) = t.refresh.clone() {
-                    match refresh::refresh(&self.context(), &rt).await {
+                    let start = std::time::Instant::now();
+                    let renewed = refresh::refresh(&self.context(), &rt).await;
+                    let report = match &renewed {
+                        Ok(_) => Ok(()),
+                        Err(RefreshFailure::Refused(e) | RefreshFailure::Ambiguous(e)) => Err(e),
+                    };
+                    telemetry::sign_in(PROVIDER_ID, "refresh token", report, start.elapsed());
+                    match renewed {
                         Ok(next) => {
                             let Slot::Active(old) = std::mem::take(slot) else {
                                 unreachable!("slot checked above")
@@ -487,6 +504,16 @@ impl AzureProvider {
     /// A token from the credential sources; a single named source that is "not mine" says
     /// what is missing.
     async fn token_from_sources(&self) -> Result<(TokenSet, &'static str), Error> {
+        let start = std::time::Instant::now();
+        let result = self.token_from_sources_now().await;
+        match &result {
+            Ok((_, source)) => telemetry::sign_in(PROVIDER_ID, source, Ok(()), start.elapsed()),
+            Err(e) => telemetry::sign_in(PROVIDER_ID, "credential chain", Err(e), start.elapsed()),
+        }
+        result
+    }
+
+    async fn token_from_sources_now(&self) -> Result<(TokenSet, &'static str), Error> {
         let chain = self.inner.parts.chain.as_ref().ok_or_else(|| {
             Error::new(ErrorKind::InvalidConfig, "no credential source")
                 .with_provider(provider_id())
@@ -533,6 +560,22 @@ impl AzureProvider {
     /// Runs the browser or device code flow, within the sign-in timeout (with a margin for
     /// the token exchange).
     async fn interactive_acquire(&self, interaction: &dyn Interaction) -> Result<TokenSet, Error> {
+        let start = std::time::Instant::now();
+        let result = self.interactive_acquire_now(interaction).await;
+        let method = self.inner.parts.flow.as_str();
+        telemetry::sign_in(
+            PROVIDER_ID,
+            method,
+            result.as_ref().map(|_| ()),
+            start.elapsed(),
+        );
+        result
+    }
+
+    async fn interactive_acquire_now(
+        &self,
+        interaction: &dyn Interaction,
+    ) -> Result<TokenSet, Error> {
         let p = &self.inner.parts;
         let ctx = self.context();
         let run = async {

@@ -22,7 +22,7 @@ use reqwest::StatusCode;
 use tokio::time::Instant;
 use vault_core::body::{BodyBuffer, BodyLimit};
 use vault_core::retry::parse_retry_after;
-use vault_core::{Clock, Error, ErrorKind, ProviderId, RetryPolicy};
+use vault_core::{telemetry, Clock, Error, ErrorKind, ProviderId, RetryPolicy};
 use zeroize::Zeroizing;
 
 use crate::PROVIDER_ID;
@@ -168,11 +168,18 @@ impl Transport {
                 Err(Failure::Timeout) => {
                     (None, Err(timeout_error(what, self.call_timeout.min(left))))
                 }
-                Err(Failure::Io(e)) => (None, Err(transport_error(what, &e))),
+                Err(Failure::Io(e)) => (None, Err(transport_error(what, e))),
             };
             let wait = self.retry.next_wait(attempt, retry_after);
             match wait {
-                Some(w) if Instant::now() + w < deadline => tokio::time::sleep(w).await,
+                Some(w) if Instant::now() + w < deadline => {
+                    let reason = match &last {
+                        Ok(reply) => format!("status {}", reply.status.as_u16()),
+                        Err(e) => e.kind().as_str().to_owned(),
+                    };
+                    telemetry::retry(PROVIDER_ID, what, attempt, w, &reason);
+                    tokio::time::sleep(w).await
+                }
                 _ => return last,
             }
         }
@@ -189,8 +196,10 @@ fn timeout_error(what: &str, after: Duration) -> Error {
     ))
 }
 
-/// A transport failure in our own words: reqwest's text may quote URLs and is not needed.
-fn transport_error(what: &str, e: &reqwest::Error) -> Error {
+/// A transport failure in our own words plus its cause (`dns error`, `tls error: …`): the
+/// host only, never the URL (reqwest's text may quote it with userinfo or a query). The
+/// reqwest error stays reachable through `source()`, stripped of its URL.
+fn transport_error(what: &str, e: reqwest::Error) -> Error {
     let (kind, why) = if e.is_timeout() {
         (ErrorKind::Timeout, "no answer in time")
     } else if e.is_connect() {
@@ -198,7 +207,16 @@ fn transport_error(what: &str, e: &reqwest::Error) -> Error {
     } else {
         (ErrorKind::Unreachable, "the connection failed")
     };
-    named(Error::new(kind, format!("{what}: {why}")))
+    let host = e
+        .url()
+        .and_then(|u| u.host_str())
+        .map(|h| format!(" to {h}"))
+        .unwrap_or_default();
+    let e = e.without_url();
+    let cause = telemetry::transport_cause(&e)
+        .map(|c| format!(": {c}"))
+        .unwrap_or_default();
+    named(Error::new(kind, format!("{what}: {why}{host}{cause}")).with_source(e))
 }
 
 /// The error for a final throttling or server-error status.

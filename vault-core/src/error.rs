@@ -2,6 +2,7 @@
 //! *name*, and whether trying again could help. Never a value or a token.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::link::ProviderId;
 
@@ -106,13 +107,38 @@ impl fmt::Display for ErrorKind {
 ///
 /// Messages are written by this workspace and never hold a secret value, a token, a key or a
 /// password: providers build them from status codes, error codes and *names* only.
-#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// An error may keep its cause ([`with_source`](Self::with_source)): a DNS or TLS failure of
+/// the HTTP client stays reachable through [`std::error::Error::source`]. Two errors compare
+/// equal when all but their causes do.
+#[derive(Clone)]
 pub struct Error {
     kind: ErrorKind,
     provider: Option<ProviderId>,
     secret: Option<String>,
     message: String,
     retryable: bool,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.provider == other.provider
+            && self.secret == other.secret
+            && self.message == other.message
+            && self.retryable == other.retryable
+    }
+}
+
+impl Eq for Error {}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl Error {
@@ -124,7 +150,16 @@ impl Error {
             secret: None,
             message: message.into(),
             retryable: kind.default_retryable(),
+            source: None,
         }
+    }
+
+    /// Keeps `source` as this error's cause ([`std::error::Error::source`]). Its own message
+    /// and chain must hold no secret material either: give a `reqwest::Error` through
+    /// `without_url()`, so no URL (userinfo, query) reaches it.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     /// Names the provider involved.
@@ -138,6 +173,13 @@ impl Error {
         if self.secret.is_none() {
             self.secret = Some(name.into());
         }
+        self
+    }
+
+    /// The same error (kind, provider, secret, retryability, cause) with its message replaced:
+    /// for a caller that adds context (`… (role X)`) without losing the cause.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
         self
     }
 
@@ -200,6 +242,7 @@ impl fmt::Debug for Error {
             .field("secret", &self.secret)
             .field("message", &self.message)
             .field("retryable", &self.retryable)
+            .field("source", &self.source.as_ref().map(|e| e.to_string()))
             .finish()
     }
 }
@@ -224,6 +267,19 @@ mod tests {
         let e = Error::new(ErrorKind::Timeout, "");
         assert_eq!(e.to_string(), "timed out");
         assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn the_cause_is_kept_and_ignored_by_equality() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = Error::new(ErrorKind::Unreachable, "cannot connect").with_source(io);
+        assert_eq!(e.source().unwrap().to_string(), "refused");
+        assert_eq!(e, Error::new(ErrorKind::Unreachable, "cannot connect"));
+        assert!(e.clone().source().is_some());
+        let e = e.with_message("cannot connect (role r)");
+        assert_eq!(e.message(), "cannot connect (role r)");
+        assert!(e.source().is_some() && e.is_retryable());
     }
 
     #[test]

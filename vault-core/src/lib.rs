@@ -27,7 +27,9 @@
 //! domains), [`vault`], [`link`], [`provider`], [`integration`], [`session`], [`session_store`], [`factory`], [`interaction`],
 //! [`body`] (bounded, wiped response bodies, for providers), [`loopback`] (the OAuth loopback redirect listener of browser sign-ins, for providers),
 //! [`store`] (the default durable store: one encrypted file), [`persist`] (values kept across processes),
-//! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env).
+//! [`cache`], [`resolver`], [`retry`], [`report`], [`request`], [`error`], [`config`], [`clock`], [`env`](mod@env),
+//! [`telemetry`] (tracing and metrics: what the resolver and the providers record, never a secret;
+//! [`Resolver::metrics`]).
 #![forbid(unsafe_code)]
 
 pub mod blocking;
@@ -58,11 +60,14 @@ pub mod retry;
 pub mod session;
 pub mod session_store;
 pub mod store;
+pub mod telemetry;
 pub mod template;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "tower")]
 pub mod tower;
+#[cfg(all(feature = "testing", feature = "tracing"))]
+pub mod trace_capture;
 pub mod url_text;
 pub mod vault;
 
@@ -87,6 +92,7 @@ pub use retry::RetryPolicy;
 pub use session::{SessionInfo, SessionState};
 pub use session_store::{MemorySessionStore, SessionStore, StoreError, StoreKey};
 pub use store::{FileStore, StoreWarning};
+pub use telemetry::Metrics;
 pub use template::{Reference, Segment, Template, TemplateError, TemplateErrorKind};
 pub use vault::{SecretSource, Vault, VaultSecret};
 

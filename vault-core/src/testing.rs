@@ -223,6 +223,8 @@ impl Provider for FakeProvider {
     async fn sign_in(&self, _: &dyn Interaction) -> Result<SessionState, Error> {
         let s = SessionState::SignedIn { until: None };
         self.set_session(s);
+        // Reported as the real providers do (see `crate::telemetry::sign_in`).
+        crate::telemetry::sign_in(self.id.as_str(), "fake", Ok(()), Duration::ZERO);
         Ok(s)
     }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 use url::Url;
 use vault_core::body::{BodyBuffer, BodyLimit, BodyTooLarge};
 use vault_core::retry::parse_retry_after;
-use vault_core::{Error, ErrorKind, RetryPolicy};
+use vault_core::{telemetry, Error, ErrorKind, RetryPolicy};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::address::VaultAddress;
@@ -380,6 +380,14 @@ impl VaultApi {
                             match wait {
                                 Some(wait) => {
                                     scrub(body);
+                                    let reason = format!("status {}", status.as_u16());
+                                    telemetry::retry(
+                                        PROVIDER_ID.as_str(),
+                                        what,
+                                        attempt,
+                                        wait,
+                                        &reason,
+                                    );
                                     tokio::time::sleep(wait).await;
                                     continue;
                                 }
@@ -387,7 +395,7 @@ impl VaultApi {
                                 None => return Ok(Reply { status, body }),
                             }
                         }
-                        Err(BodyError::Transport(e)) => transport_error(&e, what, &self.address),
+                        Err(BodyError::Transport(e)) => transport_error(e, what, &self.address),
                         Err(BodyError::TooLarge(e)) => {
                             return Err(e.into_error(what).with_provider(PROVIDER_ID))
                         }
@@ -402,18 +410,23 @@ impl VaultApi {
                         .with_provider(PROVIDER_ID),
                     }
                 }
-                Err(e) => transport_error(&e, what, &self.address),
+                Err(e) => transport_error(e, what, &self.address),
             };
             match self.retry.next_wait(attempt, None) {
-                Some(wait) => tokio::time::sleep(wait).await,
+                Some(wait) => {
+                    let reason = err.kind().as_str();
+                    telemetry::retry(PROVIDER_ID.as_str(), what, attempt, wait, reason);
+                    tokio::time::sleep(wait).await
+                }
                 None => return Err(err),
             }
         }
     }
 }
 
-/// The error for a failed connection, TLS handshake or timeout (the URL is left out).
-pub(crate) fn transport_error(e: &reqwest::Error, what: &str, address: &VaultAddress) -> Error {
+/// The error for a failed connection, TLS handshake or timeout, with its cause (`dns error`,
+/// `tls error: …`) in the message and through `source()` (the URL is left out of both).
+pub(crate) fn transport_error(e: reqwest::Error, what: &str, address: &VaultAddress) -> Error {
     let (kind, why) = if e.is_timeout() {
         (ErrorKind::Timeout, "no answer in time")
     } else if e.is_connect() {
@@ -426,7 +439,13 @@ pub(crate) fn transport_error(e: &reqwest::Error, what: &str, address: &VaultAdd
     } else {
         (ErrorKind::Unreachable, "the request failed")
     };
-    Error::new(kind, format!("{what}: {why} ({address})")).with_provider(PROVIDER_ID)
+    let e = e.without_url();
+    let cause = telemetry::transport_cause(&e)
+        .map(|c| format!(": {c}"))
+        .unwrap_or_default();
+    Error::new(kind, format!("{what}: {why} ({address}){cause}"))
+        .with_provider(PROVIDER_ID)
+        .with_source(e)
 }
 
 #[cfg(test)]

@@ -310,14 +310,23 @@ impl AuthRequest {
                 RequestTokenError::Request(e) => {
                     let timeout =
                         matches!(&e, oauth2::HttpClientError::Reqwest(r) if r.is_timeout());
-                    err(
-                        if timeout {
-                            ErrorKind::Timeout
-                        } else {
-                            ErrorKind::Unreachable
-                        },
-                        "cannot reach the OIDC token endpoint",
-                    )
+                    let kind = if timeout {
+                        ErrorKind::Timeout
+                    } else {
+                        ErrorKind::Unreachable
+                    };
+                    match e {
+                        // The cause in the message and through `source()`, its URL left out.
+                        oauth2::HttpClientError::Reqwest(r) => {
+                            let r = r.without_url();
+                            let cause = vault_core::telemetry::transport_cause(&r)
+                                .map(|c| format!(": {c}"))
+                                .unwrap_or_default();
+                            err(kind, format!("cannot reach the OIDC token endpoint{cause}"))
+                                .with_source(r)
+                        }
+                        _ => err(kind, "cannot reach the OIDC token endpoint"),
+                    }
                 }
                 RequestTokenError::Parse(..) => err(
                     ErrorKind::InvalidResponse,

@@ -14,6 +14,7 @@ use vault_core::{
 
 use secrecy::ExposeSecret;
 use serde_json::json;
+use vault_core::telemetry::{self, SessionAction};
 use vault_core::{Environment, MapEnv, RetryPolicy, SessionStore};
 
 use crate::address::VaultAddress;
@@ -240,8 +241,15 @@ impl HashicorpBuilder {
             );
         } else if let Some(t) = self.token {
             session.activate(VaultToken::unmanaged(t), Origin::Host);
-        } else if let Some(t) = saved.as_ref().and_then(|s| s.load(self.clock.now())) {
-            session.activate(t, Origin::Resumed);
+        } else if let Some(saved) = &saved {
+            let id = PROVIDER_ID;
+            match saved.load(self.clock.now()) {
+                Some(t) => {
+                    session.activate(t, Origin::Resumed);
+                    telemetry::session(id.as_str(), SessionAction::Resume, "ok");
+                }
+                None => telemetry::session(id.as_str(), SessionAction::Resume, "none"),
+            }
         }
         Ok(HashicorpProvider {
             settings,
@@ -439,10 +447,18 @@ impl HashicorpProvider {
     ) -> Result<(SecretString, u64), Error> {
         let mut epoch_rx = self.session.epoch();
         let epoch = *epoch_rx.borrow();
+        let start = std::time::Instant::now();
         let result = tokio::select! {
             r = self.run_sign_in(interaction) => r,
             _ = epoch_rx.changed() => Err(Self::signed_out_error()),
         };
+        let id = PROVIDER_ID;
+        telemetry::sign_in(
+            id.as_str(),
+            self.settings.auth.method().as_str(),
+            result.as_ref().map(|_| ()),
+            start.elapsed(),
+        );
         self.session.finished(result.as_ref().err().cloned());
         let (token, origin) = result?;
         match self.session.activate_if(token.clone(), origin, epoch) {
@@ -450,6 +466,7 @@ impl HashicorpProvider {
                 if origin.ours() {
                     if let Some(saved) = &self.saved {
                         saved.save(&token);
+                        telemetry::session(PROVIDER_ID.as_str(), SessionAction::Save, "ok");
                     }
                 }
                 Ok((token.secret().clone(), generation))

@@ -39,6 +39,8 @@ pub fn command(name: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
         .env("VAULT_NO_BROWSER", "1")
         .env("HOME", home)
         .env_remove("VAULT_REFS_DATA_DIR")
+        // vaultctl prints tracing events on stderr under RUST_LOG: only when a test asks.
+        .env_remove("RUST_LOG")
         .env_remove("XDG_DATA_HOME");
     for (k, v) in env {
         cmd.env(k, v);

@@ -93,11 +93,11 @@ impl Chain {
                 }
                 Ok(Answer::NotMine(why)) => tried.push(format!("{}: {why}", source.name())),
                 Err(e) => {
-                    return Err(Error::new(
-                        e.kind(),
-                        format!("{} (credential source `{}`)", e.message(), source.name()),
-                    )
-                    .with_provider(ProviderId::from_static(PROVIDER_ID)))
+                    let message =
+                        format!("{} (credential source `{}`)", e.message(), source.name());
+                    return Err(e
+                        .with_message(message)
+                        .with_provider(ProviderId::from_static(PROVIDER_ID)));
                 }
             }
         }

@@ -64,6 +64,8 @@ impl Resolver {
         document: &mut Value,
         request_url: Option<&str>,
     ) -> Result<Report, Error> {
+        let start = crate::telemetry::start();
+        crate::telemetry::Counters::add(&self.inner.counters.resolves, 1);
         let mut found = Vec::new();
         strings(document, &mut String::new(), &mut found);
         let host = request_url.and_then(|u| RequestHost::parse_url(u).ok());
@@ -75,7 +77,7 @@ impl Resolver {
             let (index, plans) = self
                 .inner
                 .plan_templates(&refs, HostCheck::Host(host.as_ref()));
-            let values = self.inner.values(plans).await;
+            let values = super::resolve_span(self.inner.values(plans)).await;
             templates
                 .iter()
                 .zip(&sources)
@@ -87,6 +89,7 @@ impl Resolver {
                 })
                 .collect::<Vec<_>>()
         };
+        super::resolved(&report, start);
         self.strict_error(&report)?;
         for ((_, slot), value) in found.into_iter().zip(rendered) {
             slot.clear();

@@ -38,6 +38,7 @@ use crate::provider::{DynProvider, SecretDetails};
 use crate::report::{Field, Outcome, Report};
 use crate::request::{HttpRequest, Resolution, ResolvedRequest};
 use crate::session::SessionState;
+use crate::telemetry::{self, event, Counters, Metrics};
 use crate::template::Template;
 use crate::vault::{Vault, VaultSecret};
 
@@ -168,6 +169,7 @@ impl ResolverBuilder {
                 self.cache.max_concurrent_fetches,
                 self.fetch_queue_timeout,
             )),
+            counters: Arc::new(Counters::default()),
         };
         {
             let mut secrets = inner.write();
@@ -197,6 +199,7 @@ struct Inner {
     interaction: Arc<dyn Interaction>,
     mode: Mode,
     limits: Arc<Limits>,
+    counters: Arc<Counters>,
 }
 
 impl Inner {
@@ -241,6 +244,8 @@ impl Resolver {
         text: &str,
         request_url: Option<&str>,
     ) -> Result<Resolution, Error> {
+        let start = telemetry::start();
+        Counters::add(&self.inner.counters.resolves, 1);
         let template = Template::parse(text);
         let host = request_url.and_then(|u| RequestHost::parse_url(u).ok());
         let mut report = Report::default();
@@ -258,7 +263,7 @@ impl Resolver {
             let (index, plans) = self
                 .inner
                 .plan_templates(&[&template], HostCheck::Host(host.as_ref()));
-            let values = self.inner.values(plans).await;
+            let values = resolve_span(self.inner.values(plans)).await;
             render(
                 &template,
                 text,
@@ -268,6 +273,7 @@ impl Resolver {
                 &mut report,
             )
         };
+        resolved(&report, start);
         self.strict_error(&report)?;
         Ok(Resolution { output, report })
     }
@@ -288,6 +294,8 @@ impl Resolver {
         request: &HttpRequest,
         encoding: Encoding,
     ) -> Result<ResolvedRequest, Error> {
+        let start = telemetry::start();
+        Counters::add(&self.inner.counters.resolves, 1);
         let url_t = Template::parse(&request.url);
         let header_ts: Vec<Template<'_>> = request
             .headers
@@ -316,7 +324,7 @@ impl Resolver {
 
         let (url, host) = if host_depends_on_reference(&request.url, &url_t) {
             let (index, plans) = self.inner.plan_templates(&[&url_t], HostCheck::Host(None));
-            let values = self.inner.values(plans).await;
+            let values = resolve_span(self.inner.values(plans)).await;
             let url = render_in(
                 &url_t,
                 &request.url,
@@ -344,7 +352,7 @@ impl Resolver {
         let (index, plans) = self
             .inner
             .plan_templates(&all, HostCheck::Host(host.as_ref()));
-        let values = self.inner.values(plans).await;
+        let values = resolve_span(self.inner.values(plans)).await;
         let url = match url {
             Some(u) => u,
             None => render_in(
@@ -391,6 +399,7 @@ impl Resolver {
             )),
             _ => None,
         };
+        resolved(&report, start);
         self.strict_error(&report)?;
         Ok(ResolvedRequest {
             method: request.method.clone(),
@@ -414,9 +423,29 @@ impl Resolver {
     }
 
     async fn one(&self, name: &str, host: HostCheck<'_>) -> Result<SecretString, Error> {
+        let start = telemetry::start();
+        Counters::add(&self.inner.counters.resolves, 1);
         let (name, plan) = self.inner.plan(name, host);
-        let v = self.inner.run(name, plan).await.value.map_err(|e| *e)?;
+        let values = resolve_span(self.inner.values(vec![(name, plan)])).await;
+        let v = values.into_iter().next().expect("one value per plan").value;
+        let _ = start;
+        event!(
+            tracing::Level::DEBUG,
+            references = 1u64,
+            unresolved = u64::from(v.is_err()),
+            outcome = if v.is_ok() { "resolved" } else { "unresolved" },
+            duration_ms = telemetry::since(start),
+            "resolve"
+        );
+        let v = v.map_err(|e| *e)?;
         Ok(SecretString::from(v.expose_secret()))
+    }
+
+    /// The counters since this resolver was built: cache hits and misses, fetches, sign-ins,
+    /// retries, unresolved references by kind (see [`Metrics`] and
+    /// [the telemetry module](crate::telemetry)). Cheap: a handful of atomic reads.
+    pub fn metrics(&self) -> Metrics {
+        self.inner.counters.snapshot()
     }
 
     /// Tries every secret (fetching links), ignoring allowed domains, and reports each one's
@@ -431,13 +460,14 @@ impl Resolver {
             all.sort();
             all.into_iter().unzip()
         };
+        Counters::add(&self.inner.counters.resolves, 1);
         let (_, plans) = self.inner.plans(
             names.iter().map(String::as_str),
             names.len(),
             Vec::new(),
             HostCheck::Skip,
         );
-        let values = self.inner.values(plans).await;
+        let values = resolve_span(self.inner.values(plans)).await;
         names
             .into_iter()
             .zip(values)
@@ -482,10 +512,12 @@ impl Resolver {
             .integrations
             .get(link.provider())
             .map_err(|e| e.with_secret(name))?;
-        provider
-            .describe(link, &*self.inner.interaction)
-            .await
-            .map_err(|e| e.with_provider(link.provider().clone()).with_secret(name))
+        telemetry::scoped(
+            self.inner.counters.clone(),
+            provider.describe(link, &*self.inner.interaction),
+        )
+        .await
+        .map_err(|e| e.with_provider(link.provider().clone()).with_secret(name))
     }
 
     /// Adds or replaces a secret. A link is validated now; relinking never serves the old
@@ -541,10 +573,12 @@ impl Resolver {
     /// Signs in to provider `id` through the resolver's interaction.
     pub async fn sign_in(&self, id: &ProviderId) -> Result<SessionState, Error> {
         let provider = self.inner.integrations.get(id)?;
-        provider
-            .sign_in(&*self.inner.interaction)
-            .await
-            .map_err(|e| e.with_provider(id.clone()))
+        telemetry::scoped(
+            self.inner.counters.clone(),
+            provider.sign_in(&*self.inner.interaction),
+        )
+        .await
+        .map_err(|e| e.with_provider(id.clone()))
     }
 
     /// Signs in again after a session expired (or to switch identity): the new session
@@ -628,6 +662,41 @@ impl Resolver {
     /// The integrations.
     pub fn integrations(&self) -> &Integrations {
         &self.inner.integrations
+    }
+}
+
+/// `values` inside the `vault.resolve` span (when tracing), so fetch spans nest in it.
+fn resolve_span<F: std::future::Future>(values: F) -> impl std::future::Future<Output = F::Output> {
+    #[cfg(feature = "tracing")]
+    {
+        tracing::Instrument::instrument(values, tracing::debug_span!("vault.resolve"))
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        values
+    }
+}
+
+/// The `resolve` event of a finished call.
+fn resolved(report: &Report, start: Option<std::time::Instant>) {
+    let _ = (report, start);
+    #[cfg(feature = "tracing")]
+    if tracing::level_enabled!(tracing::Level::DEBUG) {
+        let references = report.entries().len() as u64;
+        let unresolved = report.unresolved().count() as u64;
+        let outcome = match unresolved {
+            0 => "resolved",
+            n if n == references => "unresolved",
+            _ => "partial",
+        };
+        event!(
+            tracing::Level::DEBUG,
+            references,
+            unresolved,
+            outcome,
+            duration_ms = telemetry::since(start),
+            "resolve"
+        );
     }
 }
 

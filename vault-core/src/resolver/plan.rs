@@ -17,6 +17,7 @@ use crate::domain::RequestHost;
 use crate::error::{Error, ErrorKind};
 use crate::link::{Locator, ProviderId};
 use crate::provider::DynProvider;
+use crate::telemetry::{self, event, Counters};
 use crate::template::Template;
 
 use super::prepared::{Prepared, PreparedSource};
@@ -163,7 +164,7 @@ impl Inner {
     ) -> (NameIndex, Vec<(Arc<str>, Plan)>) {
         let mut slots = Vec::with_capacity(total);
         let secrets = self.read();
-        let mut refresh: Vec<(&Arc<Prepared>, &Locator, Generation)> = Vec::new();
+        let mut refresh: Vec<(&Arc<str>, &Arc<Prepared>, &Locator, Generation)> = Vec::new();
         let drafts = self.cache.with_lookup(|lookup| {
             let mut drafts: Vec<(NameKey<'a>, Arc<str>, Draft<'_>)> =
                 Vec::with_capacity(total.min(64));
@@ -202,7 +203,7 @@ impl Inner {
                                     stale: true,
                                 },
                                 Lookup::Refresh(value, generation) => {
-                                    refresh.push((prepared, locator, generation));
+                                    refresh.push((k, prepared, locator, generation));
                                     Draft::Hit {
                                         prepared,
                                         value,
@@ -238,6 +239,7 @@ impl Inner {
         });
         self.start_refreshes(refresh);
         let mut providers: Vec<(ProviderId, Result<DynProvider, Error>)> = Vec::new();
+        let (mut hits, mut stales, mut misses) = (0, 0, 0);
         let plans = drafts
             .into_iter()
             .map(|(_, name, d)| {
@@ -247,12 +249,19 @@ impl Inner {
                         prepared,
                         value,
                         stale,
-                    } => Plan::Done(field(prepared, value, &name), stale),
+                    } => {
+                        hits += 1;
+                        stales += u64::from(stale);
+                        cache_event(prepared, &name, if stale { "stale" } else { "hit" });
+                        Plan::Done(field(prepared, value, &name), stale)
+                    }
                     Draft::Link {
                         prepared,
                         locator,
                         since,
                     } => {
+                        misses += 1;
+                        cache_event(prepared, &name, "miss");
                         let id = locator.provider();
                         let provider = match providers.iter().find(|(p, _)| p == id) {
                             Some((_, p)) => p.clone(),
@@ -277,17 +286,32 @@ impl Inner {
             })
             .collect();
         drop(secrets);
+        Counters::add(&self.counters.cache_hits, hits);
+        Counters::add(&self.counters.stale_served, stales);
+        Counters::add(&self.counters.cache_misses, misses);
         (NameIndex { slots, bounds }, plans)
     }
 
     /// Background refreshes asked for by cache lookups (refresh-ahead).
-    fn start_refreshes(&self, refresh: Vec<(&Arc<Prepared>, &Locator, Generation)>) {
-        for (prepared, locator, generation) in refresh {
+    fn start_refreshes(&self, refresh: Vec<(&Arc<str>, &Arc<Prepared>, &Locator, Generation)>) {
+        for (name, prepared, locator, generation) in refresh {
+            Counters::add(&self.counters.refreshes_ahead, 1);
+            event!(
+                tracing::Level::DEBUG,
+                provider = locator.provider().as_str(),
+                secret = &**name,
+                "cache refresh-ahead"
+            );
             if let Ok(provider) = self.integrations.get(locator.provider()) {
                 self.cache.refresh(
                     locator,
                     generation,
-                    self.fetcher(prepared.clone(), provider, locator.provider().clone()),
+                    self.fetcher(
+                        name.clone(),
+                        prepared.clone(),
+                        provider,
+                        locator.provider().clone(),
+                    ),
                 );
             }
         }
@@ -344,7 +368,7 @@ impl Inner {
                             Found::Fresh => false,
                             Found::Stale => true,
                             Found::Refresh(generation) => {
-                                refresh.push((prepared, locator, generation));
+                                refresh.push((name, prepared, locator, generation));
                                 false
                             }
                             Found::Miss(_) => return None,
@@ -370,6 +394,23 @@ impl Inner {
                 report,
             ))
         });
+        if output.is_some() {
+            let (mut hits, mut stales) = (0, 0);
+            for (_, source, stale) in &refs {
+                if let Source::Cached(_) = source {
+                    hits += 1;
+                    stales += u64::from(*stale);
+                }
+            }
+            Counters::add(&self.counters.cache_hits, hits);
+            Counters::add(&self.counters.stale_served, stales);
+            event!(
+                tracing::Level::TRACE,
+                hits,
+                stale = stales,
+                "cache: every reference at hand"
+            );
+        }
         // Asked-for refreshes start even when the general path takes over: the lookup that
         // asked will not ask again.
         self.start_refreshes(refresh);
@@ -436,23 +477,54 @@ impl Inner {
     /// The fetch of one link as the cache runs it: within the provider's concurrency limit.
     fn fetcher(
         &self,
+        name: Arc<str>,
         prepared: Arc<Prepared>,
         provider: DynProvider,
         id: ProviderId,
     ) -> impl FnOnce() -> FetchFuture {
         let interaction = self.interaction.clone();
         let limits = self.limits.clone();
+        let counters = self.counters.clone();
         move || {
-            Box::pin(async move {
+            #[cfg(feature = "tracing")]
+            let span = tracing::debug_span!("vault.fetch", provider = id.as_str(), secret = &*name);
+            let _ = &name;
+            let run = async move {
                 let PreparedSource::Link { link, .. } = &prepared.source else {
                     return Err(Error::new(ErrorKind::Other, "not a link"));
                 };
-                let _slot = limits.acquire(&id).await?;
-                provider
-                    .fetch(link, &*interaction)
-                    .await
-                    .map_err(|e| e.with_provider(id))
-            })
+                let _slot = limits.acquire(&id, &counters).await?;
+                Counters::add(&counters.fetches, 1);
+                let start = telemetry::start();
+                let result =
+                    telemetry::scoped(counters.clone(), provider.fetch(link, &*interaction))
+                        .await
+                        .map_err(|e| e.with_provider(id));
+                match &result {
+                    Ok(_) => event!(
+                        tracing::Level::DEBUG,
+                        outcome = "ok",
+                        duration_ms = telemetry::since(start),
+                        "fetch"
+                    ),
+                    Err(e) => {
+                        Counters::add(&counters.fetch_errors, 1);
+                        let _ = (e, start);
+                        event!(
+                            tracing::Level::WARN,
+                            outcome = "error",
+                            error_kind = e.kind().as_str(),
+                            error = %e,
+                            duration_ms = telemetry::since(start),
+                            "fetch"
+                        );
+                    }
+                }
+                result
+            };
+            #[cfg(feature = "tracing")]
+            let run = tracing::Instrument::instrument(run, span);
+            Box::pin(run)
         }
     }
 
@@ -472,13 +544,16 @@ impl Inner {
                     .fetch_since(
                         &locator,
                         since,
-                        self.fetcher(prepared.clone(), provider, id),
+                        self.fetcher(name.clone(), prepared.clone(), provider, id),
                     )
                     .await;
                 match hit {
                     Ok(hit) => Value {
+                        stale: {
+                            Counters::add(&self.counters.stale_served, u64::from(hit.stale));
+                            hit.stale
+                        },
                         value: field(&prepared, hit.value, &name),
-                        stale: hit.stale,
                         name,
                     },
                     Err(e) => Value {
@@ -493,18 +568,41 @@ impl Inner {
 
     /// Values of every distinct name, fetching the missing ones concurrently.
     pub(super) async fn values(&self, plans: Vec<(Arc<str>, Plan)>) -> Vec<Value> {
-        if plans.iter().all(|(_, p)| matches!(p, Plan::Done(..))) {
+        let values: Vec<Value> = if plans.iter().all(|(_, p)| matches!(p, Plan::Done(..))) {
             // Fast path: everything local or cached, no future machinery.
-            return plans
+            plans
                 .into_iter()
                 .map(|(name, p)| match p {
                     Plan::Done(value, stale) => Value { name, value, stale },
                     Plan::Fetch(_) => unreachable!("checked above"),
                 })
-                .collect();
+                .collect()
+        } else {
+            join_all(plans.into_iter().map(|(name, p)| self.run(name, p))).await
+        };
+        for v in &values {
+            if let Err(e) = &v.value {
+                self.counters.error(e.kind());
+            }
         }
-        join_all(plans.into_iter().map(|(name, p)| self.run(name, p))).await
+        values
     }
+}
+
+/// The `cache` event of one linked name.
+fn cache_event(prepared: &Prepared, name: &str, outcome: &'static str) {
+    let _ = (prepared, name, outcome);
+    event!(
+        tracing::Level::TRACE,
+        provider = prepared
+            .secret
+            .source()
+            .link()
+            .map_or("", |l| l.provider().as_str()),
+        secret = name,
+        outcome,
+        "cache"
+    );
 }
 
 fn unknown(name: &str) -> Error {
