@@ -2,7 +2,7 @@
 //!
 //! Each AWS call has its own deadline (the transport's); a fetch may make several (MFA
 //! discovery, GetSessionToken, AssumeRole, GetSecretValue), so without a budget of its own a
-//! fetch against a server that never answers could take several call deadlines. [`Budget`]
+//! fetch against a server that never answers could take several call deadlines. `Budget`
 //! is that one deadline: the fetch, its retries and its sign-in calls end within it
 //! ([`DEFAULT_FETCH_TIMEOUT`] by default).
 //!
