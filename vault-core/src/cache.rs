@@ -644,11 +644,13 @@ impl Cache {
             };
             // persist hook: saved before the waiters hear, so a program that exits on the
             // answer (`vaultctl get`) has kept it.
+            // The store's file I/O (a locked, fsynced write: ~12 ms) runs off the async
+            // workers.
             if let Some(value) = to_persist {
                 let at = landing.cache.inner.clock.now();
-                landing
-                    .cache
-                    .save_persisted(&landing.key, &value, at, generation);
+                let (cache, key) = (landing.cache.clone(), landing.key.clone());
+                let save = move || cache.save_persisted(&key, &value, at, generation);
+                let _ = tokio::task::spawn_blocking(save).await;
             }
             // Waiters may be gone (all cancelled): nothing to do then.
             let _ = tx.send(Some(result));
